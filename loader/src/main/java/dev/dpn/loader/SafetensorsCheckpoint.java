@@ -117,7 +117,7 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
         try {
             root = Json.MAPPER.readTree(Files.readAllBytes(index));
         } catch (JsonProcessingException e) {
-            throw new SafetensorsException(index, "is not valid JSON: " + Json.describe(e));
+            throw new SafetensorsException(index, "is malformed JSON: " + Json.describe(e));
         }
         Map<String, String> shardOf = weightMap(index, root);
         Map<String, String> metadata = metadata(index, root);

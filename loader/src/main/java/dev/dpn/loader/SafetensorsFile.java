@@ -7,7 +7,6 @@ import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.Collections;
 import java.util.Map;
 import java.util.SequencedSet;
 
@@ -55,7 +54,7 @@ public final class SafetensorsFile implements AutoCloseable {
 
     /** Names of the tensors, in the order the header lists them. */
     public SequencedSet<String> names() {
-        return Collections.unmodifiableSequencedSet(header.tensors().sequencedKeySet());
+        return header.tensors().sequencedKeySet();
     }
 
     public boolean contains(String name) {

@@ -25,8 +25,9 @@ import java.util.SequencedMap;
  * tensor name to {@code {"dtype", "shape", "data_offsets": [begin, end]}}, with offsets counted from the end of the
  * header, and an optional {@code "__metadata__"} map of strings. Raw little-endian data follows.
  *
- * <p>{@link #read} validates everything a reader relies on before any tensor is touched; {@link #encode} writes the
- * header for tensors laid out back to back, as the reference implementation does.
+ * <p>{@link #read} validates everything a reader relies on before any tensor is touched. It tolerates gaps between
+ * tensors and bytes after the last, which the reference implementation rejects, as they mislead no reader.
+ * {@link #encode} writes the header for tensors laid out back to back, as the reference implementation requires.
  *
  * @param dataStart where the data area begins, counted from the start of the file
  * @param tensors the tensors in header order
@@ -34,7 +35,7 @@ import java.util.SequencedMap;
 record SafetensorsHeader(long dataStart, SequencedMap<String, Entry> tensors, Map<String, String> metadata) {
     static final String METADATA_KEY = "__metadata__";
     static final int LENGTH_BYTES = 8;
-    /** Where the reference implementation draws the line too: a header this large is corruption, not a model. */
+    /** About where the reference implementation draws the line (100 MB): a header this large is not a model's. */
     static final long MAX_HEADER_BYTES = 100L << 20;
     /** Writers pad the header so that the data area starts 8-byte aligned. */
     private static final int DATA_ALIGNMENT = 8;
@@ -50,7 +51,8 @@ record SafetensorsHeader(long dataStart, SequencedMap<String, Entry> tensors, Ma
     static SafetensorsHeader read(Path file, MemorySegment contents) {
         long fileBytes = contents.byteSize();
         if (fileBytes < LENGTH_BYTES) {
-            throw new SafetensorsException(file, "is " + fileBytes + " bytes long, too short for the 8-byte header length");
+            throw new SafetensorsException(file, "is " + fileBytes
+                    + " bytes long, too short for the 8-byte header length");
         }
         long headerBytes = contents.get(DType.LONG, 0);
         if (headerBytes == 0) {

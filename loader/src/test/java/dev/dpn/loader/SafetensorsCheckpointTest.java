@@ -98,7 +98,7 @@ class SafetensorsCheckpointTest {
     @Test
     void rejectsAnIndexThatIsNotJson() throws IOException {
         index("{\"weight_map\": {\"a\": \"s1.safetensors\",}}");
-        assertRejected(dir, INDEX + ": is not valid JSON");
+        assertRejected(dir, INDEX + ": is malformed JSON: Unexpected character");
     }
 
     @Test

@@ -119,7 +119,8 @@ class SafetensorsWriterTest {
         for (int i = 0; i < values.length; i++) {
             values[i] = i;
         }
-        try (var writer = SafetensorsWriter.create(file, List.of(new TensorInfo("x", DType.F32, 700, 1000)), Map.of())) {
+        List<TensorInfo> tensors = List.of(new TensorInfo("x", DType.F32, 700, 1000));
+        try (var writer = SafetensorsWriter.create(file, tensors, Map.of())) {
             writer.write("x", MemorySegment.ofArray(values));
         }
         try (var read = SafetensorsFile.open(file)) {
