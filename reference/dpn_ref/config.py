@@ -293,13 +293,16 @@ class LlavaConfig:
         text_data = data.get("text_config", {})
         if "tie_word_embeddings" not in known and isinstance(text_data, dict) and "tie_word_embeddings" in text_data:
             known["tie_word_embeddings"] = bool(text_data["tie_word_embeddings"])
+        pooling = data.get("pooling")
+        if isinstance(pooling, dict) and pooling.get("pooling_type") == "none":
+            pooling = None  # the same as no section: plain LLaVA
         if isinstance(data.get("vision_feature_layer"), list):
             raise ConfigError(f"{where}.vision_feature_layer: lists of feature layers are not supported")
         config = LlavaConfig(
             vision_config=(VisionConfig.from_dict(data["vision_config"], f"{where}.vision_config")
                            if "vision_config" in data else VisionConfig.clip_vit_large_336()),
             text_config=TextConfig.from_dict(text_data, f"{where}.text_config"),
-            pooling=PoolingConfig.from_dict(data["pooling"], f"{where}.pooling") if data.get("pooling") else None,
+            pooling=PoolingConfig.from_dict(pooling, f"{where}.pooling") if pooling else None,
             **known, extra=extra)
         config.validate(where)
         return config

@@ -85,8 +85,8 @@ class LlavaForConditionalGeneration(nn.Module):
                 caches=None, generator=None):
         """Prefill (or training step) over a batch.
 
-        prompt_lengths: per sample, how many ids form the prompt; only read when the routers take the last
-            prompt token (use_special_token false). Default: the ids before the first label, else all ids.
+        prompt_lengths: per sample, how many ids form the prompt, where the routers look for <ROUTER> or,
+            without it, take the last token. Default: the ids before the first label, else all ids.
         caches: from new_caches(); filled with each layer's keys and values (batch size 1 only).
         generator: drives expert sampling (training) and random pooling.
         """
@@ -146,21 +146,23 @@ class LlavaForConditionalGeneration(nn.Module):
         return SequenceBatch.of(samples)
 
     def _router_mask(self, b, ids, labels, prompt_length):
-        """The positions (in ids) whose hidden states the routers average."""
+        """The positions (in ids) whose hidden states the routers average: the <ROUTER> tokens of the prompt,
+        or its last token."""
         mask = torch.zeros(ids.shape[0], dtype=torch.bool)
         pooling = self.config.pooling
         if pooling is None or pooling.pooling_type != "adaptive":
             return mask
-        if pooling.use_special_token:
-            if self.router_token_id is None:
-                raise ValueError("the pooling config sets use_special_token, but the model was built without "
-                                 "router_token_id (the tokenizer's id of <ROUTER>)")
-            return ids == self.router_token_id
         if prompt_length is None:
             supervised = [] if labels is None else (labels != IGNORE_LABEL).nonzero().flatten().tolist()
             prompt_length = supervised[0] if supervised else ids.shape[0]
         if not 1 <= prompt_length <= ids.shape[0]:
             raise ValueError(f"sample {b}: prompt length {prompt_length} outside its {ids.shape[0]} ids")
+        if pooling.use_special_token:
+            if self.router_token_id is None:
+                raise ValueError("the pooling config sets use_special_token, but the model was built without "
+                                 "router_token_id (the tokenizer's id of <ROUTER>)")
+            mask[:prompt_length] = ids[:prompt_length] == self.router_token_id
+            return mask
         if ids[prompt_length - 1] == self.config.image_token_index:
             raise ValueError(f"sample {b}: the last prompt token is the image placeholder; the router needs text")
         mask[prompt_length - 1] = True

@@ -57,7 +57,7 @@ class SentencePieceTokenizer:
     strings before BPE. Each text segment between added tokens is encoded on its own."""
 
     def __init__(self, model_file, added_tokens):
-        import sentencepiece
+        import sentencepiece  # only this adapter needs it
 
         self.processor = sentencepiece.SentencePieceProcessor(model_file=str(model_file))
         self.added_tokens = dict(added_tokens)
@@ -89,8 +89,8 @@ class SentencePieceTokenizer:
         if token in self.added_tokens:
             return self.added_tokens[token]
         token_id = self.processor.piece_to_id(token)
-        return None if token_id == self.processor.unk_id() and token != self.processor.id_to_piece(token_id) \
-            else token_id
+        # SentencePiece answers the unknown-piece id for pieces it does not have.
+        return token_id if self.processor.id_to_piece(token_id) == token else None
 
 
 def as_tokenizer(tokenizer, added_tokens=None):

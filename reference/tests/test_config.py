@@ -102,7 +102,8 @@ class ConfigTest(unittest.TestCase):
         cases = {
             "pooling_type": dict(RELEASED_POOLING, pooling_type="dynamic"),
             "pooling_function": dict(RELEASED_POOLING, pooling_function="min"),
-            r"pooling_layers\[0\].kernel_size": dict(RELEASED_POOLING, pooling_layers=[{"index": 1, "kernel_size": [2]}]),
+            r"pooling_layers\[0\].kernel_size": dict(RELEASED_POOLING,
+                                                      pooling_layers=[{"index": 1, "kernel_size": [2]}]),
             "single": {"pooling_type": "static", "pooling_layers": [{"index": 1, "kernel_size": [[1, 1], [2, 2]]}]},
             "duplicate": dict(RELEASED_POOLING, pooling_layers=RELEASED_POOLING["pooling_layers"][:1] * 2),
             "conv experts need a router": {"pooling_type": "static", "pooling_function": "conv", "pooling_layers": []},
@@ -110,6 +111,9 @@ class ConfigTest(unittest.TestCase):
         for message, data in cases.items():
             with self.subTest(message), self.assertRaisesRegex(ConfigError, message):
                 PoolingConfig.from_dict(data)
+
+    def test_pooling_type_none_means_plain_llava(self):
+        self.assertIsNone(LlavaConfig.from_dict(dict(LLAVA_HF, pooling={"pooling_type": "none"})).pooling)
 
     def test_layer_index_must_exist_in_the_decoder(self):
         data = dict(LLAVA_HF, pooling=dict(RELEASED_POOLING, pooling_layers=[

@@ -1,7 +1,6 @@
 import unittest
 
 import torch
-import torch.nn.functional as F
 
 from dpn_ref.config import DpeLayerConfig, PoolingConfig
 from dpn_ref.pooling import (PoolingDecision, PoolingPass, SampleTrace, conv_experts, pool_span, routing_loss)
