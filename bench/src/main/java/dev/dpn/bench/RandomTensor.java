@@ -1,0 +1,22 @@
+package dev.dpn.bench;
+
+import dev.dpn.tensors.DType;
+import dev.dpn.tensors.Tensor;
+import dev.dpn.tensors.TensorArena;
+import java.util.SplittableRandom;
+
+/** Benchmark operands: off-heap tensors of seeded uniform values, so every run multiplies the same numbers. */
+final class RandomTensor {
+    private RandomTensor() {
+    }
+
+    /** A {@code dtype} tensor of {@code shape} in {@code arena}, filled with values uniform in [-1, 1). */
+    static Tensor allocate(TensorArena arena, DType dtype, long seed, long... shape) {
+        Tensor t = arena.allocate(dtype, shape);
+        SplittableRandom random = new SplittableRandom(seed);
+        for (long i = 0; i < t.size(); i++) {
+            t.setFloat(i, (float) random.nextDouble(-1, 1));
+        }
+        return t;
+    }
+}
