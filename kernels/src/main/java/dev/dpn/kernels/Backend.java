@@ -86,6 +86,15 @@ public interface Backend extends AutoCloseable {
     void pool2d(PoolType type, Tensor x, int h, int w, int kh, int kw, Tensor out);
 
     /**
+     * Depthwise 2D convolution of a token grid with window = stride, no padding, floor division, no bias: DPN's
+     * conv experts. x [h·w, D] is a row-major (h, w) grid; out [(h/kh)·(w/kw), D], row-major, with
+     * {@code out[oy·(w/kw) + ox, c] = Σ_{dy,dx} weight[dy, dx, c] · x[(oy·kh + dy)·w + ox·kw + dx, c]}.
+     *
+     * @param weight [kh, kw, D] F32: channels last, like the tokens (torch stores [D, 1, kh, kw])
+     */
+    void depthwiseConv2d(Tensor x, int h, int w, Tensor weight, Tensor out);
+
+    /**
      * Convolutional patch embedding (CLIP's {@code patch_embedding}): kernel = stride = P, no padding.
      *
      * @param pixels [C, H, W] F32

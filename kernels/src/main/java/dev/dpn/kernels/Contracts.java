@@ -95,12 +95,23 @@ public final class Contracts {
     }
 
     public static void pool2d(Tensor x, int h, int w, int kh, int kw, Tensor out) {
-        requireF32("pool2d", "x", x);
-        requireF32("pool2d", "out", out);
-        require(kh > 0 && kw > 0 && kh <= h && kw <= w, "pool2d: window %dx%d does not fit grid %dx%d", kh, kw, h, w);
-        require(x.rowCount() == (long) h * w, "pool2d: x %s does not hold a %dx%d grid", x, h, w);
+        pool2d("pool2d", x, h, w, kh, kw, out);
+    }
+
+    private static void pool2d(String op, Tensor x, int h, int w, int kh, int kw, Tensor out) {
+        requireF32(op, "x", x);
+        requireF32(op, "out", out);
+        require(kh > 0 && kw > 0 && kh <= h && kw <= w, "%s: window %dx%d does not fit grid %dx%d", op, kh, kw, h, w);
+        require(x.rowCount() == (long) h * w, "%s: x %s does not hold a %dx%d grid", op, x, h, w);
         require(out.rowCount() == (long) (h / kh) * (w / kw) && out.dim(-1) == x.dim(-1),
-                "pool2d: out %s is not [%d,%d]", out, (h / kh) * (w / kw), x.dim(-1));
+                "%s: out %s is not [%d,%d]", op, out, (h / kh) * (w / kw), x.dim(-1));
+    }
+
+    public static void depthwiseConv2d(Tensor x, int h, int w, Tensor weight, Tensor out) {
+        requireF32("depthwiseConv2d", "weight", weight);
+        require(weight.rank() == 3 && weight.dim(2) == x.dim(-1),
+                "depthwiseConv2d: weight %s is not [kh, kw, %d]", weight, x.dim(-1));
+        pool2d("depthwiseConv2d", x, h, w, weight.intDim(0), weight.intDim(1), out);
     }
 
     public static void patchEmbed(Tensor pixels, Tensor weight, Tensor bias, Tensor out) {

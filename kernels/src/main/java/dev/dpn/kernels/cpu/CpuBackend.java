@@ -118,6 +118,12 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void depthwiseConv2d(Tensor x, int h, int w, Tensor weight, Tensor out) {
+        Contracts.depthwiseConv2d(x, h, w, weight, out);
+        DepthwiseConv.depthwiseConv2d(parallel, x, h, w, weight, out);
+    }
+
+    @Override
     public void patchEmbed(Tensor pixels, Tensor weight, Tensor bias, Tensor out) {
         Contracts.patchEmbed(pixels, weight, bias, out);
         PatchEmbed.patchEmbed(parallel, this, pixels, weight, bias, out);

@@ -250,6 +250,28 @@ public final class ScalarBackend implements Backend {
     }
 
     @Override
+    public void depthwiseConv2d(Tensor x, int h, int w, Tensor weight, Tensor out) {
+        Contracts.depthwiseConv2d(x, h, w, weight, out);
+        int d = x.intDim(-1);
+        int kh = weight.intDim(0), kw = weight.intDim(1);
+        int outH = h / kh, outW = w / kw;
+        for (int oy = 0; oy < outH; oy++) {
+            for (int ox = 0; ox < outW; ox++) {
+                for (int c = 0; c < d; c++) {
+                    double sum = 0;
+                    for (int dy = 0; dy < kh; dy++) {
+                        for (int dx = 0; dx < kw; dx++) {
+                            long token = (long) (oy * kh + dy) * w + (ox * kw + dx);
+                            sum += (double) x.getFloat(token * d + c) * weight.getFloat(((long) dy * kw + dx) * d + c);
+                        }
+                    }
+                    out.setFloat(((long) oy * outW + ox) * d + c, (float) sum);
+                }
+            }
+        }
+    }
+
+    @Override
     public void patchEmbed(Tensor pixels, Tensor weight, Tensor bias, Tensor out) {
         Contracts.patchEmbed(pixels, weight, bias, out);
         int channels = pixels.intDim(0), height = pixels.intDim(1), width = pixels.intDim(2);
