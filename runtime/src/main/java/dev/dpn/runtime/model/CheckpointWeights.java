@@ -1,0 +1,126 @@
+package dev.dpn.runtime.model;
+
+import dev.dpn.kernels.Backend;
+import dev.dpn.loader.SafetensorsCheckpoint;
+import dev.dpn.loader.TensorInfo;
+import dev.dpn.tensors.DType;
+import dev.dpn.tensors.Tensor;
+import dev.dpn.tensors.TensorArena;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Predicate;
+
+/**
+ * The tensors of a llava-hf checkpoint, asked for by their transformers 4.x names ({@code language_model.model.…})
+ * whichever layout the file uses, each checked against the shape the config implies.
+ *
+ * <p>Matrices stay in the mapped file, in their stored dtype; small vectors (norm weights, biases, embeddings added
+ * once) are converted to F32 in the model's arena, as the {@link Backend} contract wants them.
+ */
+final class CheckpointWeights {
+    /** How transformers 5.x renamed the 4.x prefixes. */
+    private record Rename(String v4, String v5) {
+    }
+
+    private static final List<Rename> LAYOUT_5X = List.of(
+            new Rename("vision_tower.", "model.vision_tower."),
+            new Rename("multi_modal_projector.", "model.multi_modal_projector."),
+            new Rename("language_model.model.", "model.language_model."),
+            new Rename("language_model.lm_head.", "lm_head."));
+
+    private final Path folder;
+    private final SafetensorsCheckpoint checkpoint;
+    private final Backend backend;
+    private final TensorArena arena;
+    private final boolean layout5x;
+    private final Set<String> used = new HashSet<>();
+
+    CheckpointWeights(Path folder, SafetensorsCheckpoint checkpoint, Backend backend, TensorArena arena) {
+        this.folder = folder;
+        this.checkpoint = checkpoint;
+        this.backend = backend;
+        this.arena = arena;
+        this.layout5x = checkpoint.names().stream().anyMatch(name -> name.startsWith("model.language_model."));
+    }
+
+    boolean contains(String name) {
+        return checkpoint.contains(stored(name));
+    }
+
+    /** A weight matrix (or table) read in place: F32, F16 or BF16. */
+    Tensor matrix(String name, long... shape) {
+        Tensor tensor = checked(name, shape);
+        DType dtype = tensor.dtype();
+        if (dtype != DType.F32 && dtype != DType.F16 && dtype != DType.BF16) {
+            throw new ModelLoadException(folder + ": " + stored(name) + " is " + dtype + "; weights must be F32, F16 "
+                    + "or BF16");
+        }
+        return tensor;
+    }
+
+    /** A small parameter tensor, converted once to F32 in the model's arena. */
+    Tensor vector(String name, long... shape) {
+        Tensor tensor = checked(name, shape);
+        if (!tensor.dtype().isFloatingPoint()) {
+            throw new ModelLoadException(folder + ": " + stored(name) + " is " + tensor.dtype() + ", not a float type");
+        }
+        Tensor f32 = backend.allocate(arena, DType.F32, shape);
+        backend.copy(tensor, f32);
+        return f32;
+    }
+
+    /**
+     * Fails if the checkpoint holds tensors nobody asked for, unless {@code unused} accepts them (by 4.x name): a
+     * config with fewer layers or narrower widths than its weights shows up here or in a shape.
+     */
+    void requireAllUsed(Predicate<String> unused) {
+        List<String> unknown = checkpoint.names().stream()
+                .filter(name -> !used.contains(name) && !unused.test(layout4x(name)))
+                .toList();
+        if (!unknown.isEmpty()) {
+            throw new ModelLoadException(folder + ": " + unknown.size() + " tensor(s) that config.json does not "
+                    + "describe, e.g. " + unknown.subList(0, Math.min(3, unknown.size())));
+        }
+    }
+
+    private Tensor checked(String name, long[] shape) {
+        String stored = stored(name);
+        if (!checkpoint.contains(stored)) {
+            throw new ModelLoadException(folder + ": " + stored + " is missing (config.json implies "
+                    + Arrays.toString(shape) + ")");
+        }
+        TensorInfo info = checkpoint.info(stored);
+        if (!Arrays.equals(info.shape(), shape)) {
+            throw new ModelLoadException(folder + ": " + stored + " has shape " + Arrays.toString(info.shape())
+                    + ", config says " + Arrays.toString(shape));
+        }
+        used.add(stored);
+        return checkpoint.tensor(stored);
+    }
+
+    /** The name in the file's layout. */
+    private String stored(String name) {
+        if (layout5x) {
+            for (Rename rename : LAYOUT_5X) {
+                if (name.startsWith(rename.v4())) {
+                    return rename.v5() + name.substring(rename.v4().length());
+                }
+            }
+        }
+        return name;
+    }
+
+    private String layout4x(String name) {
+        if (layout5x) {
+            for (Rename rename : LAYOUT_5X) {
+                if (name.startsWith(rename.v5())) {
+                    return rename.v4() + name.substring(rename.v5().length());
+                }
+            }
+        }
+        return name;
+    }
+}
