@@ -18,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -167,7 +168,7 @@ class ModelGoldenTest {
     /** Compares items and keeps the largest error of each, for the report line. */
     private static final class Errors {
         private final String name;
-        private final Map<String, Double> largest = new java.util.LinkedHashMap<>();
+        private final Map<String, Double> largest = new LinkedHashMap<>();
 
         Errors(String name) {
             this.name = name;
