@@ -63,7 +63,7 @@ record DpeWeights(Map<Integer, PoolingRouter> routers, Map<Integer, List<Tensor>
                     throw new IllegalArgumentException("adaptive pooling at decoder layer " + layer.index()
                             + " needs a trained router for its " + layer.experts().size() + " experts; the model "
                             + (router == null ? "has none there (static or random pooling need none)"
-                            : "has one for " + router.experts()));
+                            : "has one for " + router.experts() + " experts"));
                 }
             }
             if (pooling.type() != PoolingConfig.Type.NONE && pooling.function() == PoolingConfig.Function.CONV) {

@@ -46,9 +46,17 @@ public final class LlavaModel implements AutoCloseable {
                 activation(configFile, "projector_hidden_act", config.projectorHiddenAct()));
         this.decoder = LlamaDecoder.load(weights, config);
         this.dpeWeights = DpeWeights.load(weights, config, backend, arena);
-        weights.requireAllUsed(name -> ClipVisionTower.isUnused(name, config) || DpeWeights.isDpeWeight(name)
+        weights.requireAllUsed(name -> isUnread(name, config));
+    }
+
+    /**
+     * Tensors a valid checkpoint may hold that this model never reads: CLIP's parts after the selected layer,
+     * routers and experts the config's pooling does not use, buffers older transformers saved, a tied LM head.
+     */
+    private static boolean isUnread(String name, LlavaConfig config) {
+        return ClipVisionTower.isUnused(name, config) || DpeWeights.isDpeWeight(name)
                 || name.endsWith(".position_ids") || name.endsWith(".rotary_emb.inv_freq")
-                || config.tieWordEmbeddings() && name.equals("language_model.lm_head.weight"));
+                || config.tieWordEmbeddings() && name.equals("language_model.lm_head.weight");
     }
 
     /**

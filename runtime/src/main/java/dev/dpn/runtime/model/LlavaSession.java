@@ -28,12 +28,14 @@ public final class LlavaSession implements AutoCloseable {
     private final SessionOptions options;
     private final TensorArena arena = new TensorArena();
     private final KvCache[] caches;
-    private LlamaLayer.Buffers buffers;
-    private Tensor lastHidden;
-    private Tensor normed;
-    private Tensor logits;
     private final int[] decodeToken = new int[1];
     private final int[] decodePosition = new int[1];
+    private boolean prefillStarted;
+    private LlamaLayer.Buffers buffers;
+    /** The hidden state [1, D] of the token a decode step appends. */
+    private Tensor decodeHidden;
+    private Tensor normed;
+    private Tensor logits;
     private PrefillTrace trace;
 
     LlavaSession(LlavaModel model, PoolingConfig pooling, SessionOptions options) {
@@ -52,7 +54,7 @@ public final class LlavaSession implements AutoCloseable {
      *               image's visual tokens go
      * @param pixels the preprocessed image [C, S, S] F32, or null for a text-only prompt
      * @throws IllegalArgumentException if the prompt and image do not fit together or the model
-     * @throws IllegalStateException    if this session has prefilled already
+     * @throws IllegalStateException    if this session has run (or failed) a prefill already
      */
     public Tensor prefill(int[] ids, Tensor pixels) {
         return prefill(ids, pixels, PrefillObserver.NONE);
@@ -80,13 +82,13 @@ public final class LlavaSession implements AutoCloseable {
             throw new IllegalArgumentException("token id " + token + " outside the vocabulary of " + text.vocabSize());
         }
         decodeToken[0] = token;
-        model.decoder().embed(backend, decodeToken, lastHidden);
+        model.decoder().embed(backend, decodeToken, decodeHidden);
         List<LlamaLayer> layers = model.decoder().layers();
         for (int i = 0; i < layers.size(); i++) {
             decodePosition[0] = caches[i].length();
-            layers.get(i).forward(backend, lastHidden, decodePosition, caches[i], buffers);
+            layers.get(i).forward(backend, decodeHidden, decodePosition, caches[i], buffers);
         }
-        model.decoder().logits(backend, lastHidden, normed, logits);
+        model.decoder().logits(backend, decodeHidden, normed, logits);
         return logits.reshape(text.vocabSize());
     }
 
@@ -96,55 +98,17 @@ public final class LlavaSession implements AutoCloseable {
     }
 
     Tensor prefill(int[] ids, Tensor pixels, PrefillObserver observer) {
-        if (trace != null) {
+        if (prefillStarted) {
             throw new IllegalStateException("a session runs one prefill; start a new session for a new prompt");
         }
+        prefillStarted = true;
         int imageAt = imagePlaceholder(ids, pixels != null);
         int[] routerTokens = routerTokens(ids, imageAt);
-        TextConfig text = config.textConfig();
-        int d = text.hiddenSize();
-
-        Tensor features = null;
-        Grid grid = Grid.NONE;
-        if (pixels != null) {
-            features = model.visionTower().forward(backend, arena, pixels);
-            observer.visionFeatures(features);
-            int side = config.visionConfig().gridSize();
-            // Keeping the class token (strategy full) makes the features no grid: a single row of them.
-            grid = config.visionFeatureSelectStrategy() == LlavaConfig.FeatureSelect.DEFAULT ? new Grid(side, side)
-                    : new Grid(1, Math.toIntExact(features.rowCount()));
-            if (pooling.type() != PoolingConfig.Type.NONE && pooling.prepooling()) {
-                // The authors' vision-side option: 2×2 average pooling of the patch grid before the projector.
-                Grid prepooled = new Grid(grid.height() / 2, grid.width() / 2);
-                Tensor pooled = backend.allocate(arena, DType.F32, prepooled.tokens(), features.dim(-1));
-                backend.pool2d(PoolType.AVG, features, grid.height(), grid.width(), 2, 2, pooled);
-                features = pooled;
-                grid = prepooled;
-            }
-        }
-        int textTokens = pixels == null ? ids.length : ids.length - 1;
-        int length = textTokens + grid.tokens();
-        Sequence sequence = new Sequence(backend.allocate(arena, DType.F32, length, d),
-                backend.allocate(arena, DType.F32, length, d), length, Math.max(imageAt, 0), grid);
-        buffers = LlamaLayer.Buffers.allocate(backend, arena, text, length);
-        lastHidden = backend.allocate(arena, DType.F32, 1, d);
-        normed = backend.allocate(arena, DType.F32, 1, d);
-        logits = backend.allocate(arena, DType.F32, 1, text.vocabSize());
-
-        Tensor hidden = sequence.hidden();
-        if (pixels == null) {
-            model.decoder().embed(backend, ids, hidden);
-        } else {
-            model.decoder().embed(backend, Arrays.copyOfRange(ids, 0, imageAt), hidden.rows(0, imageAt));
-            // The decoder's scratch is free until the first layer: the projector's hidden layer borrows it.
-            model.projector().forward(backend, features, buffers.q().rows(0, grid.tokens()), sequence.span());
-            observer.visualTokens(sequence.span());
-            model.decoder().embed(backend, Arrays.copyOfRange(ids, imageAt + 1, ids.length),
-                    hidden.rows(imageAt + grid.tokens(), length));
-        }
-
+        ImageFeatures image = pixels == null ? ImageFeatures.NONE : encode(pixels, observer);
+        Sequence sequence = embed(ids, imageAt, image, observer);
         DynamicPooling dynamicPooling = new DynamicPooling(backend, arena, pooling, model.dpeWeights(), routerTokens,
-                options.randomSeed(), d, grid.tokens());
+                options.randomSeed(), config.textConfig().hiddenSize(), image.grid().tokens());
+
         List<Integer> layerTokens = new ArrayList<>();
         List<Grid> layerGrids = new ArrayList<>();
         int[] positions = {};
@@ -157,15 +121,70 @@ public final class LlavaSession implements AutoCloseable {
                 // After pooling, the shorter sequence is numbered afresh: positions 0..length-1.
                 positions = IntStream.range(0, sequence.length()).toArray();
             }
-            caches[i] = new KvCache(backend, arena, i, sequence.length() + options.maxNewTokens(), text.kvDim());
+            caches[i] = new KvCache(backend, arena, i, sequence.length() + options.maxNewTokens(),
+                    config.textConfig().kvDim());
             layers.get(i).forward(backend, sequence.hidden(), positions, caches[i], buffers);
             dynamicPooling.afterLayer(i, sequence);
             observer.afterLayer(i, sequence.hidden());
         }
         int last = sequence.length() - 1;
         model.decoder().logits(backend, sequence.hidden().rows(last, last + 1), normed, logits);
-        trace = new PrefillTrace(ids.length, grid, layerTokens, layerGrids, dynamicPooling.decisions());
-        return logits.reshape(text.vocabSize());
+        trace = new PrefillTrace(ids.length, image.grid(), layerTokens, layerGrids, dynamicPooling.decisions());
+        return logits.reshape(config.textConfig().vocabSize());
+    }
+
+    /** What the projector receives for one image: vision features laid out on a grid. */
+    private record ImageFeatures(Tensor features, Grid grid) {
+        static final ImageFeatures NONE = new ImageFeatures(null, Grid.NONE);
+    }
+
+    private ImageFeatures encode(Tensor pixels, PrefillObserver observer) {
+        Tensor features = model.visionTower().forward(backend, arena, pixels);
+        observer.visionFeatures(features);
+        int side = config.visionConfig().gridSize();
+        if (config.visionFeatureSelectStrategy() == LlavaConfig.FeatureSelect.FULL) {
+            // With the class token kept, the features are no grid: a single row of them (never pooled).
+            return new ImageFeatures(features, new Grid(1, Math.toIntExact(features.rowCount())));
+        }
+        Grid grid = new Grid(side, side);
+        if (pooling.type() == PoolingConfig.Type.NONE || !pooling.prepooling()) {
+            return new ImageFeatures(features, grid);
+        }
+        // The authors' vision-side option: 2×2 average pooling of the patch grid before the projector.
+        Grid prepooled = new Grid(grid.height() / 2, grid.width() / 2);
+        Tensor pooled = backend.allocate(arena, DType.F32, prepooled.tokens(), features.dim(-1));
+        backend.pool2d(PoolType.AVG, features, grid.height(), grid.width(), 2, 2, pooled);
+        return new ImageFeatures(pooled, prepooled);
+    }
+
+    /**
+     * Allocates the request's activations and fills the sequence: the embedded text with the projected visual
+     * tokens in place of the image placeholder.
+     */
+    private Sequence embed(int[] ids, int imageAt, ImageFeatures image, PrefillObserver observer) {
+        TextConfig text = config.textConfig();
+        int d = text.hiddenSize();
+        int visual = image.grid().tokens();
+        int length = (imageAt < 0 ? ids.length : ids.length - 1) + visual;
+        Sequence sequence = new Sequence(backend.allocate(arena, DType.F32, length, d),
+                backend.allocate(arena, DType.F32, length, d), length, Math.max(imageAt, 0), image.grid());
+        buffers = LlamaLayer.Buffers.allocate(backend, arena, text, length);
+        decodeHidden = backend.allocate(arena, DType.F32, 1, d);
+        normed = backend.allocate(arena, DType.F32, 1, d);
+        logits = backend.allocate(arena, DType.F32, 1, text.vocabSize());
+
+        Tensor hidden = sequence.hidden();
+        if (imageAt < 0) {
+            model.decoder().embed(backend, ids, hidden);
+            return sequence;
+        }
+        model.decoder().embed(backend, Arrays.copyOfRange(ids, 0, imageAt), hidden.rows(0, imageAt));
+        // The decoder's scratch is free until the first layer: the projector's hidden layer borrows it.
+        model.projector().forward(backend, image.features(), buffers.q().rows(0, visual), sequence.span());
+        observer.visualTokens(sequence.span());
+        model.decoder().embed(backend, Arrays.copyOfRange(ids, imageAt + 1, ids.length),
+                hidden.rows(imageAt + visual, length));
+        return sequence;
     }
 
     /** The index of the image placeholder in {@code ids}, or −1 for a text-only prompt. */
