@@ -47,7 +47,8 @@ class DepthwiseConvTest {
                 for (int[] window : windows) {
                     Tensor weight = uniform(arena, random, window[0], window[1], d);
                     long pooled = (long) (h / window[0]) * (w / window[1]);
-                    Tensor expected = arena.allocate(DType.F32, pooled, d), actual = arena.allocate(DType.F32, pooled, d);
+                    Tensor expected = arena.allocate(DType.F32, pooled, d);
+                    Tensor actual = arena.allocate(DType.F32, pooled, d);
                     scalar.depthwiseConv2d(x, h, w, weight, expected);
                     cpu.depthwiseConv2d(x, h, w, weight, actual);
                     float[] e = expected.toFloatArray(), a = actual.toFloatArray();

@@ -155,11 +155,14 @@ class LlavaConfigTest {
                 | pooling.pooling_layers[0].kernel_size must be a non-empty list
             pair for adaptive      | {"pooling": {"pooling_layers": [{"index": 1, "kernel_size": [2,2]}]}} \
                 | pooling.pooling_layers[0].kernel_size must be a non-empty list of [kh, kw] pairs
-            list for static        | {"pooling": {"pooling_type": "static", "pooling_layers": [{"index": 1, "kernel_size": [[2,2]]}]}} \
+            list for static        | {"pooling": {"pooling_type": "static", \
+                "pooling_layers": [{"index": 1, "kernel_size": [[2,2]]}]}} \
                 | kernel_size must be a single [kh, kw] pair of positive integers for static pooling, got [[2,2]]
-            stride not kernel      | {"pooling": {"pooling_layers": [{"index": 1, "kernel_size": [[2,2]], "stride": [[1,1]]}]}} \
+            stride not kernel      | {"pooling": {"pooling_layers": \
+                [{"index": 1, "kernel_size": [[2,2]], "stride": [[1,1]]}]}} \
                 | pooling.pooling_layers[0].stride must be equal to kernel_size [2x2]
-            duplicate index        | {"pooling": {"pooling_layers": [{"index": 1, "kernel_size": [[2,2]]}, {"index": 1, "kernel_size": [[2,2]]}]}} \
+            duplicate index        | {"pooling": {"pooling_layers": \
+                [{"index": 1, "kernel_size": [[2,2]]}, {"index": 1, "kernel_size": [[2,2]]}]}} \
                 | pooling.pooling_layers[1].index must be distinct
             static conv            | {"pooling": {"pooling_type": "static", "pooling_function": "conv"}} \
                 | pooling.pooling_function must be max or avg for static pooling

@@ -89,8 +89,8 @@ public final class LlavaModel implements AutoCloseable {
         PoolingConfig pooling = options.pooling().orElse(config.pooling());
         for (var layer : pooling.layers()) {
             if (layer.index() >= config.textConfig().numHiddenLayers()) {
-                throw new IllegalArgumentException("pooling at decoder layer " + layer.index() + ", but the decoder has "
-                        + config.textConfig().numHiddenLayers() + " layers");
+                throw new IllegalArgumentException("pooling at decoder layer " + layer.index()
+                        + ", but the decoder has " + config.textConfig().numHiddenLayers() + " layers");
             }
         }
         if (pooling.type() != PoolingConfig.Type.NONE

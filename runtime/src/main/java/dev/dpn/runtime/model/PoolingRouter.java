@@ -9,8 +9,8 @@ import dev.dpn.tensors.TensorArena;
 
 /**
  * The router of one DPE layer: expert probabilities {@code p = softmax(logits / 10)} from one hidden state.
- * v1: {@code LayerNorm → Linear(d, d/4) → GELU → Linear(d/4, E)}; v2: {@code Linear(d, E)}; no biases. The weights
- * sit beside the layer's own, as {@code pooling_router.mlp1.0} (LayerNorm), {@code mlp1.1} and {@code predictor}.
+ * v1: {@code LayerNorm → Linear(d, d/4) → GELU → Linear(d/4, E)}; v2: {@code Linear(d, E)}; no biases. The
+ * weights sit beside the layer's own: {@code pooling_router.mlp1.0} (LayerNorm), {@code mlp1.1}, {@code predictor}.
  *
  * @param layerNorm null for v2
  * @param hidden    null for v2

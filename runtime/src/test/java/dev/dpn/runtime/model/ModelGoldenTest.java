@@ -129,8 +129,9 @@ class ModelGoldenTest {
             String where = name + ": " + actual;
             assertEquals(e.get("layer").asInt(), actual.layer(), where);
             assertEquals(e.get("expert").isNull() ? -1 : e.get("expert").asInt(), actual.expert(), where);
-            assertEquals(e.get("kernel").isNull() ? null
-                    : new Kernel(e.get("kernel").get(0).asInt(), e.get("kernel").get(1).asInt()), actual.kernel(), where);
+            JsonNode kernel = e.get("kernel");
+            assertEquals(kernel.isNull() ? null : new Kernel(kernel.get(0).asInt(), kernel.get(1).asInt()),
+                    actual.kernel(), where);
             assertEquals(grid(e.get("grid_in")), actual.gridIn(), where);
             assertEquals(grid(e.get("grid_out")), actual.gridOut(), where);
             assertEquals(e.get("skipped").asBoolean(), !actual.pooled(), where);
