@@ -16,7 +16,7 @@ class VectorMathTest {
 
     @Test
     void expIsWithinOneUlpOverTheNormalRange() {
-        Error error = sweep(VectorMath::exp, Math::exp, -87.3f, 88.3f);
+        WorstError error = sweep(VectorMath::exp, Math::exp, -87.3f, 88.3f);
         assertTrue(error.ulps <= 1, "exp: " + error);
     }
 
@@ -36,7 +36,7 @@ class VectorMathTest {
 
     @Test
     void sigmoidIsWithinThreeUlpAndExactAtTheEnds() {
-        Error error = sweep(VectorMath::sigmoid, v -> 1 / (1 + Math.exp(-v)), -87f, 30f);
+        WorstError error = sweep(VectorMath::sigmoid, v -> 1 / (1 + Math.exp(-v)), -87f, 30f);
         assertTrue(error.ulps <= 3, "sigmoid: " + error);
         float[] y = apply(VectorMath::sigmoid, new float[] {Float.NEGATIVE_INFINITY, -200f, 200f,
                 Float.POSITIVE_INFINITY});
@@ -54,9 +54,9 @@ class VectorMathTest {
             double v = z * Math.sqrt(2);
             return 2 * ScalarBackend.activation(Activation.GELU, v) / v - 1;
         };
-        Error error = sweep(VectorMath::erf, erf, 1e-6f, 6f);
+        WorstError error = sweep(VectorMath::erf, erf, 1e-6f, 6f);
         assertTrue(error.ulps <= 1.5 && error.abs <= 1e-7, "erf: " + error);
-        Error negative = sweep(VectorMath::erf, erf, -6f, -1e-6f);
+        WorstError negative = sweep(VectorMath::erf, erf, -6f, -1e-6f);
         assertTrue(negative.ulps <= 1.5 && negative.abs <= 1e-7, "erf: " + negative);
         float[] y = apply(VectorMath::erf, new float[] {0f, Float.NEGATIVE_INFINITY, 30f, Float.NaN});
         assertEquals(0f, y[0]);
@@ -65,11 +65,11 @@ class VectorMathTest {
         assertTrue(Float.isNaN(y[3]));
     }
 
-    private record Error(double ulps, double abs, float at) {
+    private record WorstError(double ulps, double abs, float at) {
     }
 
     /** The largest error of {@code f} against {@code exact} on evenly spaced points of [from, to]. */
-    private static Error sweep(UnaryOperator<FloatVector> f, DoubleUnaryOperator exact, float from, float to) {
+    private static WorstError sweep(UnaryOperator<FloatVector> f, DoubleUnaryOperator exact, float from, float to) {
         float[] x = new float[SAMPLES];
         for (int i = 0; i < SAMPLES; i++) {
             x[i] = from + (to - from) * i / (SAMPLES - 1);
@@ -87,7 +87,7 @@ class VectorMathTest {
                 at = x[i];
             }
         }
-        return new Error(worstUlps, worstAbs, at);
+        return new WorstError(worstUlps, worstAbs, at);
     }
 
     private static float[] apply(UnaryOperator<FloatVector> f, float[] x) {
