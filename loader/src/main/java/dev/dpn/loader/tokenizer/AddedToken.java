@@ -1,0 +1,8 @@
+package dev.dpn.loader.tokenizer;
+
+/**
+ * A string that encoding matches whole before BPE, such as {@code <image>}: wherever {@code content} occurs in the
+ * text it becomes {@code id}. A special token is invisible when decoded.
+ */
+public record AddedToken(int id, String content, boolean special) {
+}
