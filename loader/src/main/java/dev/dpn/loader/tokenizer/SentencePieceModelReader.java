@@ -54,104 +54,116 @@ public final class SentencePieceModelReader {
      * @throws IOException if it cannot be read
      */
     public static TokenizerSpec read(Path file) throws IOException {
-        ProtobufReader model = ProtobufReader.of(file, "ModelProto", Files.readAllBytes(file));
-        List<String> pieces = new ArrayList<>();
-        List<PieceType> types = new ArrayList<>();
-        List<Float> scores = new ArrayList<>();
-        // proto2 defaults, for fields a file leaves out.
+        ProtobufReader reader = ProtobufReader.of(file, "ModelProto", Files.readAllBytes(file));
+        Fields model = new Fields();
+        while (reader.nextField()) {
+            switch (reader.field()) {
+                case MODEL_PIECES -> readPiece(reader.message("pieces[" + model.pieces.size() + "]"), model);
+                case MODEL_TRAINER_SPEC -> readTrainerSpec(reader.message("trainer_spec"), model);
+                case MODEL_NORMALIZER_SPEC -> readNormalizerSpec(reader.message("normalizer_spec"), model);
+                default -> reader.skip();
+            }
+        }
+        checkLayout(file, model);
+        checkPieces(file, model.pieces, model.types, model.scores);
+        checkSpecialId(file, "unk_id", model.unkId, PieceType.UNKNOWN, model.types);
+        checkSpecialId(file, "bos_id", model.bosId, PieceType.CONTROL, model.types);
+        checkSpecialId(file, "eos_id", model.eosId, PieceType.CONTROL, model.types);
+        float[] scores = new float[model.scores.size()];
+        for (int i = 0; i < scores.length; i++) {
+            scores[i] = model.scores.get(i);
+        }
+        return new TokenizerSpec(model.pieces, model.types, new MergeOrder.Scored(scores), List.of(),
+                model.addDummyPrefix, model.unkId, model.bosId, model.eosId);
+    }
+
+    /**
+     * The fields read so far, starting from proto2's defaults. A message that occurs twice merges into them field
+     * by field, as protobuf defines.
+     */
+    private static final class Fields {
+        final List<String> pieces = new ArrayList<>();
+        final List<PieceType> types = new ArrayList<>();
+        final List<Float> scores = new ArrayList<>();
         int modelType = 1;
-        boolean byteFallback = false;
-        boolean whitespaceAsSuffix = false;
+        boolean byteFallback;
+        boolean whitespaceAsSuffix;
         int unkId = 0;
         int bosId = 1;
         int eosId = 2;
+        int charsmapBytes;
         boolean addDummyPrefix = true;
         boolean removeExtraWhitespaces = true;
         boolean escapeWhitespaces = true;
-        int charsmapBytes = 0;
+    }
 
-        while (model.nextField()) {
-            switch (model.field()) {
-                case MODEL_PIECES -> {
-                    ProtobufReader piece = model.message("pieces[" + pieces.size() + "]");
-                    String text = null;
-                    float score = 0;
-                    int type = 1;
-                    while (piece.nextField()) {
-                        switch (piece.field()) {
-                            case PIECE_TEXT -> text = piece.string();
-                            case PIECE_SCORE -> score = piece.float32();
-                            case PIECE_TYPE -> type = piece.int32();
-                            default -> piece.skip();
-                        }
-                    }
-                    pieces.add(text);
-                    types.add(pieceType(piece, text, type));
-                    scores.add(score);
-                }
-                case MODEL_TRAINER_SPEC -> {
-                    ProtobufReader trainer = model.message("trainer_spec");
-                    while (trainer.nextField()) {
-                        switch (trainer.field()) {
-                            case TRAINER_MODEL_TYPE -> modelType = trainer.int32();
-                            case TRAINER_TREAT_WHITESPACE_AS_SUFFIX -> whitespaceAsSuffix = trainer.bool();
-                            case TRAINER_BYTE_FALLBACK -> byteFallback = trainer.bool();
-                            case TRAINER_UNK_ID -> unkId = trainer.int32();
-                            case TRAINER_BOS_ID -> bosId = trainer.int32();
-                            case TRAINER_EOS_ID -> eosId = trainer.int32();
-                            default -> trainer.skip();
-                        }
-                    }
-                }
-                case MODEL_NORMALIZER_SPEC -> {
-                    ProtobufReader normalizer = model.message("normalizer_spec");
-                    while (normalizer.nextField()) {
-                        switch (normalizer.field()) {
-                            case NORMALIZER_PRECOMPILED_CHARSMAP -> charsmapBytes = normalizer.bytesLength();
-                            case NORMALIZER_ADD_DUMMY_PREFIX -> addDummyPrefix = normalizer.bool();
-                            case NORMALIZER_REMOVE_EXTRA_WHITESPACES -> removeExtraWhitespaces = normalizer.bool();
-                            case NORMALIZER_ESCAPE_WHITESPACES -> escapeWhitespaces = normalizer.bool();
-                            default -> normalizer.skip();
-                        }
-                    }
-                }
-                default -> model.skip();
+    private static void readPiece(ProtobufReader piece, Fields model) {
+        String text = null;
+        float score = 0;
+        int type = 1;
+        while (piece.nextField()) {
+            switch (piece.field()) {
+                case PIECE_TEXT -> text = piece.string();
+                case PIECE_SCORE -> score = piece.float32();
+                case PIECE_TYPE -> type = piece.int32();
+                default -> piece.skip();
             }
         }
+        model.types.add(pieceType(piece, text, type));
+        model.pieces.add(text);
+        model.scores.add(score);
+    }
 
-        if (pieces.isEmpty()) {
+    private static void readTrainerSpec(ProtobufReader trainer, Fields model) {
+        while (trainer.nextField()) {
+            switch (trainer.field()) {
+                case TRAINER_MODEL_TYPE -> model.modelType = trainer.int32();
+                case TRAINER_TREAT_WHITESPACE_AS_SUFFIX -> model.whitespaceAsSuffix = trainer.bool();
+                case TRAINER_BYTE_FALLBACK -> model.byteFallback = trainer.bool();
+                case TRAINER_UNK_ID -> model.unkId = trainer.int32();
+                case TRAINER_BOS_ID -> model.bosId = trainer.int32();
+                case TRAINER_EOS_ID -> model.eosId = trainer.int32();
+                default -> trainer.skip();
+            }
+        }
+    }
+
+    private static void readNormalizerSpec(ProtobufReader normalizer, Fields model) {
+        while (normalizer.nextField()) {
+            switch (normalizer.field()) {
+                case NORMALIZER_PRECOMPILED_CHARSMAP -> model.charsmapBytes = normalizer.bytesLength();
+                case NORMALIZER_ADD_DUMMY_PREFIX -> model.addDummyPrefix = normalizer.bool();
+                case NORMALIZER_REMOVE_EXTRA_WHITESPACES -> model.removeExtraWhitespaces = normalizer.bool();
+                case NORMALIZER_ESCAPE_WHITESPACES -> model.escapeWhitespaces = normalizer.bool();
+                default -> normalizer.skip();
+            }
+        }
+    }
+
+    /** Llama's layout: BPE with byte fallback, no normalization rules, spaces kept and escaped as "▁". */
+    private static void checkLayout(Path file, Fields model) {
+        if (model.pieces.isEmpty()) {
             throw new TokenizerFileException(file, "has no pieces: not a SentencePiece model");
         }
-        if (modelType != MODEL_TYPE_BPE) {
-            throw unsupported(file, "trainer_spec.model_type is " + name(MODEL_TYPES, modelType));
+        if (model.modelType != MODEL_TYPE_BPE) {
+            throw unsupported(file, "trainer_spec.model_type is " + name(MODEL_TYPES, model.modelType));
         }
-        if (!byteFallback) {
+        if (!model.byteFallback) {
             throw unsupported(file, "trainer_spec.byte_fallback is false");
         }
-        if (whitespaceAsSuffix) {
+        if (model.whitespaceAsSuffix) {
             throw unsupported(file, "trainer_spec.treat_whitespace_as_suffix is true");
         }
-        if (charsmapBytes > 0) {
-            throw unsupported(file, "normalizer_spec has a " + charsmapBytes + "-byte precompiled_charsmap "
+        if (model.charsmapBytes > 0) {
+            throw unsupported(file, "normalizer_spec has a " + model.charsmapBytes + "-byte precompiled_charsmap "
                     + "(a normalization such as NFKC)");
         }
-        if (removeExtraWhitespaces) {
+        if (model.removeExtraWhitespaces) {
             throw unsupported(file, "normalizer_spec.remove_extra_whitespaces is true");
         }
-        if (!escapeWhitespaces) {
+        if (!model.escapeWhitespaces) {
             throw unsupported(file, "normalizer_spec.escape_whitespaces is false");
         }
-        checkPieces(file, pieces, types, scores);
-        checkSpecialId(file, "unk_id", unkId, PieceType.UNKNOWN, types);
-        checkSpecialId(file, "bos_id", bosId, PieceType.CONTROL, types);
-        checkSpecialId(file, "eos_id", eosId, PieceType.CONTROL, types);
-
-        float[] scoreArray = new float[scores.size()];
-        for (int i = 0; i < scoreArray.length; i++) {
-            scoreArray[i] = scores.get(i);
-        }
-        return new TokenizerSpec(pieces, types, new MergeOrder.Scored(scoreArray), List.of(), addDummyPrefix,
-                unkId, bosId, eosId);
     }
 
     private static PieceType pieceType(ProtobufReader piece, String text, int type) {

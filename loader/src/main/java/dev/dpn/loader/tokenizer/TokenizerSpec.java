@@ -20,6 +20,18 @@ public record TokenizerSpec(List<String> pieces, List<PieceType> types, MergeOrd
         pieces = List.copyOf(pieces);
         types = List.copyOf(types);
         addedTokens = List.copyOf(addedTokens);
+        if (types.size() != pieces.size()) {
+            throw new IllegalArgumentException(types.size() + " piece types for " + pieces.size() + " pieces");
+        }
+        boolean fits = switch (mergeOrder) {
+            case MergeOrder.Ranked ranked -> ranked.right().length == ranked.left().length
+                    && ranked.merged().length == ranked.left().length;
+            case MergeOrder.Scored scored -> scored.scores().length == pieces.size();
+        };
+        if (!fits) {
+            throw new IllegalArgumentException("the merge order's arrays do not fit each other or the "
+                    + pieces.size() + " pieces");
+        }
     }
 
     /** This tokenizer with other added tokens, for a {@code tokenizer.model} whose added tokens live elsewhere. */
