@@ -58,9 +58,12 @@ public final class AddedTokensReader {
         List<AddedToken> tokens = new ArrayList<>();
         for (Map.Entry<String, JsonNode> entry : StrictJson.readObject(file).properties()) {
             JsonNode id = entry.getValue();
-            if (entry.getKey().isEmpty() || !id.canConvertToInt() || !id.isIntegralNumber() || id.intValue() < 0) {
-                throw new TokenizerFileException(file, "\"" + entry.getKey() + "\": " + StrictJson.quote(id)
-                        + " is not a token id for a non-empty string");
+            if (entry.getKey().isEmpty()) {
+                throw new TokenizerFileException(file, "an added token must not be the empty string");
+            }
+            if (!id.isIntegralNumber() || !id.canConvertToInt() || id.intValue() < 0) {
+                throw new TokenizerFileException(file, "\"" + entry.getKey() + "\" has id " + StrictJson.quote(id)
+                        + ", not a token id");
             }
             tokens.add(new AddedToken(id.intValue(), entry.getKey(), false));
         }

@@ -69,6 +69,15 @@ class TokenizerFilesTest {
     }
 
     @Test
+    void addedTokensJsonWithAFractionalId() throws IOException {
+        copy("tokenizer.model");
+        Files.writeString(dir.resolve("added_tokens.json"), "{\"<ROUTER>\": 32000.5}");
+        TokenizerFileException e = assertThrows(TokenizerFileException.class, () -> TokenizerFiles.read(dir));
+        assertEquals(dir.resolve("added_tokens.json") + ": \"<ROUTER>\" has id 32000.5, not a token id",
+                e.getMessage());
+    }
+
+    @Test
     void noTokenizer() {
         TokenizerFileException e = assertThrows(TokenizerFileException.class, () -> TokenizerFiles.read(dir));
         assertEquals(dir + ": has neither tokenizer.json nor tokenizer.model", e.getMessage());

@@ -43,7 +43,7 @@ class TokenizerJsonReaderTest {
     void mergesAsPairsReadLikeMergesAsStrings() throws IOException {
         ObjectNode json = TinyTokenizers.json();
         TokenizerSpec asStrings = TokenizerJsonReader.read(write(json));
-        json.with("model").putArray("merges").add(json.arrayNode().add("▁").add("a"))
+        json.withObjectProperty("model").putArray("merges").add(json.arrayNode().add("▁").add("a"))
                 .add(json.arrayNode().add("a").add("b"));
         MergeOrder.Ranked asPairs = (MergeOrder.Ranked) TokenizerJsonReader.read(write(json)).mergeOrder();
         MergeOrder.Ranked expected = (MergeOrder.Ranked) asStrings.mergeOrder();
@@ -87,53 +87,53 @@ class TokenizerJsonReaderTest {
 
     @Test
     void notBpe() throws IOException {
-        assertRejected(json -> json.with("model").put("type", "Unigram"), "model.type is \"Unigram\"");
+        assertRejected(json -> json.withObjectProperty("model").put("type", "Unigram"), "model.type is \"Unigram\"");
     }
 
     @Test
     void withoutByteFallback() throws IOException {
-        assertRejected(json -> json.with("model").put("byte_fallback", false), "model.byte_fallback is false");
+        assertRejected(json -> json.withObjectProperty("model").put("byte_fallback", false), "model.byte_fallback is false");
     }
 
     @Test
     void bpeDropout() throws IOException {
-        assertRejected(json -> json.with("model").put("dropout", 0.1), "model.dropout is 0.1");
+        assertRejected(json -> json.withObjectProperty("model").put("dropout", 0.1), "model.dropout is 0.1");
     }
 
     @Test
     void vocabWithAGap() throws IOException {
-        assertRejected(json -> json.with("model").with("vocab").put("ab", 300),
+        assertRejected(json -> json.withObjectProperty("model").withObjectProperty("vocab").put("ab", 300),
                 "model.vocab[\"ab\"] is 300, not an id in 0..263");
     }
 
     @Test
     void vocabWithADuplicateId() throws IOException {
-        assertRejected(json -> json.with("model").with("vocab").put("ab", 262),
+        assertRejected(json -> json.withObjectProperty("model").withObjectProperty("vocab").put("ab", 262),
                 "model.vocab gives id 262 to both");
     }
 
     @Test
     void mergeOfAnUnknownPiece() throws IOException {
-        assertRejected(json -> json.with("model").withArray("merges").add("a c"),
+        assertRejected(json -> json.withObjectProperty("model").withArrayProperty("merges").add("a c"),
                 "model.merges[2]: \"c\" is not in model.vocab");
     }
 
     @Test
     void mergeMakingAnUnknownPiece() throws IOException {
-        assertRejected(json -> json.with("model").withArray("merges").add("b a"),
+        assertRejected(json -> json.withObjectProperty("model").withArrayProperty("merges").add("b a"),
                 "model.merges[2] (the merged piece): \"ba\" is not in model.vocab");
     }
 
     @Test
     void mergeOfThreePieces() throws IOException {
-        assertRejected(json -> json.with("model").withArray("merges").add("a b a"),
+        assertRejected(json -> json.withObjectProperty("model").withArrayProperty("merges").add("a b a"),
                 "model.merges[2] is \"a b a\", neither \"left right\" nor [\"left\", \"right\"]");
     }
 
     @Test
     void missingBytePieces() throws IOException {
         assertRejected(json -> {
-            ObjectNode vocab = json.with("model").with("vocab");
+            ObjectNode vocab = json.withObjectProperty("model").withObjectProperty("vocab");
             vocab.remove("<0x41>");
             vocab.put("A", 68);
         }, "model.vocab has 255 byte pieces");
@@ -141,20 +141,20 @@ class TokenizerJsonReaderTest {
 
     @Test
     void addedTokenThatStripsSpaces() throws IOException {
-        assertRejected(json -> json.withArray("added_tokens").addObject().put("id", 264).put("content", "<image>")
+        assertRejected(json -> json.withArrayProperty("added_tokens").addObject().put("id", 264).put("content", "<image>")
                 .put("lstrip", true).put("special", true),
                 "added_tokens[3] (\"<image>\"): lstrip is true; only plain whole-string matching is supported");
     }
 
     @Test
     void addedTokensSharingAnId() throws IOException {
-        assertRejected(json -> json.withArray("added_tokens").addObject().put("id", 2).put("content", "<pad>")
+        assertRejected(json -> json.withArrayProperty("added_tokens").addObject().put("id", 2).put("content", "<pad>")
                 .put("special", true), "added tokens \"</s>\" and \"<pad>\" both have id 2");
     }
 
     @Test
     void addedTokenWithoutId() throws IOException {
-        assertRejected(json -> json.withArray("added_tokens").addObject().put("content", "<pad>"),
+        assertRejected(json -> json.withArrayProperty("added_tokens").addObject().put("content", "<pad>"),
                 "added_tokens[3]: id is nothing, not a token id");
     }
 
