@@ -48,9 +48,11 @@ final class Gemm {
     static void gemm(Parallel parallel, MemorySegment x, MemorySegment w, DType type, MemorySegment bias,
                      MemorySegment y, int m, int n, int k) {
         int columnBlocks = Math.ceilDiv(n, NC);
-        // Too few column blocks to keep the team busy: split the rows too, at the price of packing more often.
-        int rowBlocks = Math.min(Math.ceilDiv(m, MR), Math.ceilDiv(2 * parallel.threads(), columnBlocks));
-        int rowsPerBlock = Math.ceilDiv(Math.ceilDiv(m, rowBlocks), MR) * MR;
+        // Fewer than two column blocks per thread cannot balance the team: split the rows too, at the price of
+        // packing each column block once per row block.
+        int rowSplit = Math.ceilDiv(2 * parallel.threads(), columnBlocks);
+        int rowsPerBlock = Math.ceilDiv(Math.ceilDiv(m, rowSplit), MR) * MR;
+        int rowBlocks = Math.ceilDiv(m, rowsPerBlock);
         parallel.run(columnBlocks * rowBlocks, task -> {
             int col = (task % columnBlocks) * NC;
             int cols = Math.min(NC, n - col);

@@ -12,6 +12,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -105,8 +106,9 @@ class MatMulTest {
             float[] decoded = new float[count];
             MatMulWeights.decode(type, bits, 0, decoded, count);
             for (int i = 0; i < count; i++) {
+                int pattern = i;
                 float expected = type.getFloat(bits, i);
-                String what = String.format("%s bits 0x%04x", type, i);
+                Supplier<String> what = () -> String.format("%s bits 0x%04x", type, pattern);
                 if (Float.isNaN(expected)) {
                     // Hardware conversion may quiet a signalling NaN; any NaN poisons the dot product alike.
                     assertTrue(Float.isNaN(decoded[i]), what);
