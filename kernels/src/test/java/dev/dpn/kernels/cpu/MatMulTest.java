@@ -1,0 +1,159 @@
+package dev.dpn.kernels.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.dpn.kernels.reference.ScalarBackend;
+import dev.dpn.tensors.DType;
+import dev.dpn.tensors.Tensor;
+import dev.dpn.tensors.TensorArena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class MatMulTest {
+    private static final ScalarBackend REFERENCE = new ScalarBackend();
+    private static CpuBackend oneThread;
+    private static CpuBackend twoThreads;
+
+    @BeforeAll
+    static void startBackends() {
+        oneThread = new CpuBackend(1);
+        twoThreads = new CpuBackend(2);
+    }
+
+    @AfterAll
+    static void stopBackends() {
+        oneThread.close();
+        twoThreads.close();
+    }
+
+    /** Shapes {M, N, K} around every threshold and tile edge of both paths, for every weight type. */
+    static List<Arguments> cases() {
+        int lanes = MatMulWeights.F.length();
+        int gemvRows = MatMul.GEMV_MAX_ROWS;
+        int[][] shapes = {
+            {0, 5, 7},                                            // no rows
+            {1, 1, 1}, {1, 3, 2 * lanes + 3}, {2, 17, 5 * lanes - 1}, // matrix-vector, vector tails
+            {gemvRows, 33, 4 * lanes + 1}, {gemvRows + 1, 33, 4 * lanes + 1}, // both sides of the threshold
+            {3 * Gemm.MR + 1, Gemm.NC + Gemm.NR + 3, Gemm.KC + lanes + 3}, // row, strip, block, slice and vector tails
+            {Gemm.MR + 1, 1, 1}, {25, 3, 7}, {9, Gemm.NR, 1},    // one column, fewer columns than a strip, K = 1
+            {40, 2 * Gemm.NR - 1, 3 * lanes},                    // one column block: rows split across the team
+        };
+        List<Arguments> cases = new ArrayList<>();
+        for (DType type : List.of(DType.F32, DType.F16, DType.BF16)) {
+            for (int[] s : shapes) {
+                cases.add(Arguments.of(type, s[0], s[1], s[2]));
+            }
+        }
+        return cases;
+    }
+
+    @ParameterizedTest(name = "{0} M={1} N={2} K={3}")
+    @MethodSource("cases")
+    void matchesTheScalarReference(DType type, int m, int n, int k) {
+        try (var arena = new TensorArena()) {
+            var random = new SplittableRandom(31L * m + 17L * n + k);
+            Tensor x = fill(arena.allocate(DType.F32, m, k), random);
+            // Weights come from mapped files at any byte offset: cover every misalignment of a 4-byte float.
+            Tensor w = fill(misaligned(arena, type, n, k, (m + n + k) % 4), random);
+            Tensor bias = (m + n) % 2 == 0 ? fill(arena.allocate(DType.F32, n), random) : null;
+            Tensor expected = arena.allocate(DType.F32, m, n);
+            Tensor actual = arena.allocate(DType.F32, m, n);
+            Tensor actualTwoThreads = arena.allocate(DType.F32, m, n);
+
+            REFERENCE.matmul(x, w, bias, expected);
+            oneThread.matmul(x, w, bias, actual);
+            twoThreads.matmul(x, w, bias, actualTwoThreads);
+
+            // Each output is summed in the same order whichever thread computes it.
+            assertArrayEquals(actual.toFloatArray(), actualTwoThreads.toFloatArray(), "1 vs 2 threads");
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    double magnitude = bias == null ? 0 : Math.abs(bias.getFloat(j));
+                    for (int p = 0; p < k; p++) {
+                        magnitude += Math.abs((double) x.getFloat((long) i * k + p) * w.getFloat((long) j * k + p));
+                    }
+                    // Any float32 summation order of K products and the bias errs by at most (K + 1)·u·Σ|terms|
+                    // (u = 2^-24, FMA products exact); the reference's rounding to float adds u·|y| ≤ u·Σ|terms|.
+                    double tolerance = (k + 2) * 0x1p-24 * magnitude;
+                    long at = (long) i * n + j;
+                    assertEquals(expected.getFloat(at), actual.getFloat(at), tolerance, "y[" + i + "," + j + "]");
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(names = {"F16", "BF16"})
+    void decodesEvery16BitPatternLikeDType(DType type) {
+        try (var arena = new TensorArena()) {
+            int count = 1 << 16;
+            MemorySegment bits = arena.arena().allocate(2L * count + 1).asSlice(1);
+            for (int i = 0; i < count; i++) {
+                bits.set(DType.SHORT, 2L * i, (short) i);
+            }
+            float[] decoded = new float[count];
+            MatMulWeights.decode(type, bits, 0, decoded, count);
+            for (int i = 0; i < count; i++) {
+                int pattern = i;
+                float expected = type.getFloat(bits, i);
+                Supplier<String> what = () -> String.format("%s bits 0x%04x", type, pattern);
+                if (Float.isNaN(expected)) {
+                    // Hardware conversion may quiet a signalling NaN; any NaN poisons the dot product alike.
+                    assertTrue(Float.isNaN(decoded[i]), what);
+                } else {
+                    assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(decoded[i]), what);
+                }
+            }
+        }
+    }
+
+    @Test
+    void infiniteF16WeightsGiveInfiniteOutputs() {
+        try (var arena = new TensorArena()) {
+            int k = 3 * MatMulWeights.F.length();
+            for (int m : new int[] {1, MatMul.GEMV_MAX_ROWS + 1}) {
+                Tensor x = arena.allocate(DType.F32, m, k).copyFrom(filled(m * k, 1f));
+                Tensor w = arena.allocate(DType.F16, 2, k).copyFrom(filled(2 * k, 1f));
+                w.setFloat(1, Float.POSITIVE_INFINITY);
+                w.setFloat(k + 2, Float.NaN);
+                Tensor y = arena.allocate(DType.F32, m, 2);
+                twoThreads.matmul(x, w, null, y);
+                for (int i = 0; i < m; i++) {
+                    assertEquals(Float.POSITIVE_INFINITY, y.getFloat(2L * i), "M=" + m);
+                    assertTrue(Float.isNaN(y.getFloat(2L * i + 1)), "M=" + m);
+                }
+            }
+        }
+    }
+
+    private static Tensor misaligned(TensorArena arena, DType type, int rows, int cols, int offset) {
+        long bytes = type.byteSize((long) rows * cols);
+        MemorySegment segment = arena.arena().allocate(bytes + offset, 64).asSlice(offset, bytes);
+        return Tensor.of(segment, type, rows, cols);
+    }
+
+    private static Tensor fill(Tensor t, SplittableRandom random) {
+        for (long i = 0; i < t.size(); i++) {
+            t.setFloat(i, (float) random.nextDouble(-1, 1));
+        }
+        return t;
+    }
+
+    private static float[] filled(int count, float value) {
+        float[] values = new float[count];
+        java.util.Arrays.fill(values, value);
+        return values;
+    }
+}
