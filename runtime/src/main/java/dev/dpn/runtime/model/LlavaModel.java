@@ -102,6 +102,21 @@ public final class LlavaModel implements AutoCloseable {
         return new LlavaSession(this, pooling, options);
     }
 
+    /**
+     * The visual tokens one image adds to a prompt under {@code pooling}, as a grid: the patch grid; with the class
+     * token kept, a single row (never pooled); with the authors' prepooling, the patch grid pooled 2×2.
+     */
+    public Grid visualGrid(PoolingConfig pooling) {
+        int side = config.visionConfig().gridSize();
+        if (config.visionFeatureSelectStrategy() == LlavaConfig.FeatureSelect.FULL) {
+            return new Grid(1, side * side + 1);
+        }
+        if (pooling.type() != PoolingConfig.Type.NONE && pooling.prepooling()) {
+            return new Grid(side / 2, side / 2);
+        }
+        return new Grid(side, side);
+    }
+
     Backend backend() {
         return backend;
     }

@@ -104,8 +104,10 @@ public final class LlavaSession implements AutoCloseable {
         prefillStarted = true;
         int imageAt = imagePlaceholder(ids, pixels != null);
         int[] routerTokens = routerTokens(ids, imageAt);
+        long start = System.nanoTime();
         ImageFeatures image = pixels == null ? ImageFeatures.NONE : encode(pixels, observer);
         Sequence sequence = embed(ids, imageAt, image, observer);
+        long embedNanos = System.nanoTime() - start;
         DynamicPooling dynamicPooling = new DynamicPooling(backend, arena, pooling, model.dpeWeights(), routerTokens,
                 options.randomSeed(), config.textConfig().hiddenSize(), image.grid().tokens());
 
@@ -129,7 +131,8 @@ public final class LlavaSession implements AutoCloseable {
         }
         int last = sequence.length() - 1;
         model.decoder().logits(backend, sequence.hidden().rows(last, last + 1), normed, logits);
-        trace = new PrefillTrace(ids.length, image.grid(), layerTokens, layerGrids, dynamicPooling.decisions());
+        trace = new PrefillTrace(ids.length, image.grid(), layerTokens, layerGrids, dynamicPooling.decisions(),
+                embedNanos);
         return logits.reshape(config.textConfig().vocabSize());
     }
 
@@ -141,20 +144,15 @@ public final class LlavaSession implements AutoCloseable {
     private ImageFeatures encode(Tensor pixels, PrefillObserver observer) {
         Tensor features = model.visionTower().forward(backend, arena, pixels);
         observer.visionFeatures(features);
+        Grid grid = model.visualGrid(pooling);
         int side = config.visionConfig().gridSize();
-        if (config.visionFeatureSelectStrategy() == LlavaConfig.FeatureSelect.FULL) {
-            // With the class token kept, the features are no grid: a single row of them (never pooled).
-            return new ImageFeatures(features, new Grid(1, Math.toIntExact(features.rowCount())));
-        }
-        Grid grid = new Grid(side, side);
-        if (pooling.type() == PoolingConfig.Type.NONE || !pooling.prepooling()) {
+        if (grid.tokens() == features.rowCount()) {
             return new ImageFeatures(features, grid);
         }
         // The authors' vision-side option: 2×2 average pooling of the patch grid before the projector.
-        Grid prepooled = new Grid(grid.height() / 2, grid.width() / 2);
-        Tensor pooled = backend.allocate(arena, DType.F32, prepooled.tokens(), features.dim(-1));
-        backend.pool2d(PoolType.AVG, features, grid.height(), grid.width(), 2, 2, pooled);
-        return new ImageFeatures(pooled, prepooled);
+        Tensor pooled = backend.allocate(arena, DType.F32, grid.tokens(), features.dim(-1));
+        backend.pool2d(PoolType.AVG, features, side, side, 2, 2, pooled);
+        return new ImageFeatures(pooled, grid);
     }
 
     /**

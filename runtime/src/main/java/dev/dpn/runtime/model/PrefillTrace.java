@@ -10,9 +10,10 @@ import java.util.List;
  * @param layerTokens  per decoder layer, the sequence length it ran on (for FLOPs)
  * @param layerGrids   per decoder layer, the visual grid within that sequence
  * @param decisions    one per DPE layer reached, in layer order
+ * @param embedNanos   time spent before the first decoder layer: vision tower, projector, text embedding
  */
 public record PrefillTrace(int promptTokens, Grid visualGrid, List<Integer> layerTokens, List<Grid> layerGrids,
-        List<PoolingDecision> decisions) {
+        List<PoolingDecision> decisions, long embedNanos) {
 
     public PrefillTrace {
         layerTokens = List.copyOf(layerTokens);
