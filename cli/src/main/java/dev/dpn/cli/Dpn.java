@@ -24,7 +24,8 @@ import picocli.CommandLine.Option;
 @Command(name = "dpn", mixinStandardHelpOptions = true, versionProvider = Dpn.Version.class, sortOptions = false,
         description = {"Answers a question about an image with a DPN-LLaVA model.",
                 "Without --model it runs the tiny DPN-LLaVA model embedded in dpn.jar."},
-        subcommands = {InspectCommand.class, EvalCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ChatCommand.class, EvalCommand.class, InspectCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Dpn implements Callable<Integer> {
     @Mixin
     ModelOptions model;

@@ -156,18 +156,28 @@ public final class DpnModel implements AutoCloseable {
      * @throws IllegalArgumentException if the prompt does not fit the context or the options do not fit the model
      */
     public Generation generate(Path image, String question, GenerateOptions options, TokenListener listener) {
+        return generate(image, List.of(), question, options, listener);
+    }
+
+    /**
+     * Answers the next question of a conversation about {@code image}: the earlier turns are part of the prompt
+     * (the whole conversation is prefilled again, so pooling decisions see all of it).
+     */
+    public Generation generate(Path image, List<ChatTemplate.Turn> earlier, String question, GenerateOptions options,
+            TokenListener listener) {
         lock.lock();
         try {
             if (closed) {
                 throw new IllegalStateException("the model is closed");
             }
-            return run(image, question, options, listener);
+            return run(image, options.template().conversation(earlier, question, readsRouterToken()), options,
+                    listener);
         } finally {
             lock.unlock();
         }
     }
 
-    private Generation run(Path image, String question, GenerateOptions options, TokenListener listener) {
+    private Generation run(Path image, String prompt, GenerateOptions options, TokenListener listener) {
         LlavaConfig config = model.config();
         Optional<PoolingConfig> pooling = options.pooling().map(spec -> spec.resolve(config));
         long start = System.nanoTime();
@@ -176,7 +186,7 @@ public final class DpnModel implements AutoCloseable {
                     .preprocess(image, arena);
             long imageNanos = System.nanoTime() - start;
 
-            int[] ids = tokenizer.encode(options.template().prompt(question, readsRouterToken()), true);
+            int[] ids = tokenizer.encode(prompt, true);
             int maxTokens = fitToContext(ids.length - 1 + model.visualGrid(pooling.orElse(config.pooling())).tokens(),
                     options.maxTokens());
             SessionOptions sessionOptions = new SessionOptions(pooling, tokenizer.specialIds().router(), maxTokens,

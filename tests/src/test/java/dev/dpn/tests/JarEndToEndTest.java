@@ -55,9 +55,13 @@ class JarEndToEndTest {
             Files.delete(corrupt);
         }
 
-        Result usage = run(currentJava(), "inspect");
+        Result usage = run(currentJava(), "inspect", "--bogus");
         assertEquals(2, usage.exitCode());
-        assertTrue(usage.err().contains("Missing required parameter"), usage.err());
+        assertTrue(usage.err().contains("Unknown option: '--bogus'"), usage.err());
+
+        Result noPrompt = run(currentJava(), "--image", "x.png");
+        assertEquals(2, noPrompt.exitCode());
+        assertTrue(noPrompt.err().contains("Missing required options: --image and --prompt"), noPrompt.err());
     }
 
     private static Path currentJava() {
