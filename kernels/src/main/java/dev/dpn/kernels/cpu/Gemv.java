@@ -10,6 +10,7 @@ import static dev.dpn.kernels.cpu.MatMulWeights.LE;
 
 import dev.dpn.tensors.DType;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -22,6 +23,8 @@ import jdk.incubator.vector.VectorOperators;
 final class Gemv {
     /** Weight rows per chunk handed to a thread: amortises the hand-out, leaves enough chunks to balance. */
     private static final int ROWS_PER_CHUNK = 16;
+    /** Columns of x per block in one-row products: 8 KB of F32, a sixth of L1. */
+    private static final int K_BLOCK = 2048;
     private static final ThreadLocal<float[]> ROW = ThreadLocal.withInitial(() -> new float[0]);
 
     private Gemv() {
@@ -29,21 +32,16 @@ final class Gemv {
 
     static void gemv(Parallel parallel, MemorySegment x, MemorySegment w, DType type, MemorySegment bias,
                      MemorySegment y, int m, int n, int k) {
+        if (m == 1) {
+            gemv1(parallel, x, w, type, bias, y, n, k);
+            return;
+        }
         parallel.run((n + ROWS_PER_CHUNK - 1) / ROWS_PER_CHUNK, chunk -> {
             int end = Math.min(n, (chunk + 1) * ROWS_PER_CHUNK);
-            float[] row = m == 1 ? null : rowBuffer(k);
+            float[] row = rowBuffer(k);
             for (int j = chunk * ROWS_PER_CHUNK; j < end; j++) {
                 float b = bias == null ? 0 : bias.get(DType.FLOAT, 4L * j);
                 long wIndex = (long) j * k;
-                if (m == 1) {
-                    float dot = switch (type) {
-                        case F16 -> dotF16(w, wIndex, x, k);
-                        case BF16 -> dotBf16(w, wIndex, x, k);
-                        default -> dotF32(w, wIndex, x, k);
-                    };
-                    y.set(DType.FLOAT, 4L * j, dot + b);
-                    continue;
-                }
                 // Several rows of x: decode the weight row once into L1, then dot it with each.
                 MatMulWeights.decode(type, w, wIndex, row, k);
                 for (int i = 0; i < m; i++) {
@@ -53,7 +51,36 @@ final class Gemv {
         });
     }
 
-    /** This thread's buffer for one weight row, grown when a longer row comes. */
+    /**
+     * One row of x: each chunk of weight rows is walked in blocks of {@link #K_BLOCK} columns, so the block of x
+     * they all multiply stays in L1 while the weights stream past (a whole long row of x, 44 KB at K = 11008,
+     * would not, and F16 rows then ran at half speed).
+     */
+    private static void gemv1(Parallel parallel, MemorySegment x, MemorySegment w, DType type, MemorySegment bias,
+                              MemorySegment y, int n, int k) {
+        parallel.run((n + ROWS_PER_CHUNK - 1) / ROWS_PER_CHUNK, chunk -> {
+            int first = chunk * ROWS_PER_CHUNK;
+            int end = Math.min(n, first + ROWS_PER_CHUNK);
+            float[] sums = rowBuffer(ROWS_PER_CHUNK);
+            Arrays.fill(sums, 0, ROWS_PER_CHUNK, 0f);
+            for (int p = 0; p < k; p += K_BLOCK) {
+                int length = Math.min(K_BLOCK, k - p);
+                for (int j = first; j < end; j++) {
+                    long wIndex = (long) j * k + p;
+                    sums[j - first] += switch (type) {
+                        case F16 -> dotF16(w, wIndex, x, p, length);
+                        case BF16 -> dotBf16(w, wIndex, x, p, length);
+                        default -> dotF32(w, wIndex, x, p, length);
+                    };
+                }
+            }
+            for (int j = first; j < end; j++) {
+                y.set(DType.FLOAT, 4L * j, sums[j - first] + (bias == null ? 0 : bias.get(DType.FLOAT, 4L * j)));
+            }
+        });
+    }
+
+    /** This thread's scratch (a weight row, or partial sums), grown when a longer one is needed. */
     private static float[] rowBuffer(int k) {
         float[] row = ROW.get();
         if (row.length < k) {
@@ -70,7 +97,7 @@ final class Gemv {
      * Two accumulators hide FMA latency.
      */
 
-    private static float dotF32(MemorySegment w, long wIndex, MemorySegment x, int k) {
+    private static float dotF32(MemorySegment w, long wIndex, MemorySegment x, long xIndex, int k) {
         FloatVector sum0 = FloatVector.zero(F);
         FloatVector sum1 = FloatVector.zero(F);
         int lanes = F.length();
@@ -78,14 +105,14 @@ final class Gemv {
         for (; p <= k - 2 * lanes; p += 2 * lanes) {
             FloatVector w0 = FloatVector.fromMemorySegment(F, w, 4 * (wIndex + p), LE);
             FloatVector w1 = FloatVector.fromMemorySegment(F, w, 4 * (wIndex + p + lanes), LE);
-            sum0 = w0.fma(FloatVector.fromMemorySegment(F, x, 4L * p, LE), sum0);
-            sum1 = w1.fma(FloatVector.fromMemorySegment(F, x, 4L * (p + lanes), LE), sum1);
+            sum0 = w0.fma(FloatVector.fromMemorySegment(F, x, 4 * (xIndex + p), LE), sum0);
+            sum1 = w1.fma(FloatVector.fromMemorySegment(F, x, 4 * (xIndex + p + lanes), LE), sum1);
         }
-        return tail(DType.F32, w, wIndex, x, k, p, sum0.add(sum1).reduceLanes(VectorOperators.ADD));
+        return tail(DType.F32, w, wIndex, x, xIndex, k, p, sum0.add(sum1).reduceLanes(VectorOperators.ADD));
     }
 
     /** F16 as {@link MatMulWeights#decode} converts it, Inf and NaN included. */
-    private static float dotF16(MemorySegment w, long wIndex, MemorySegment x, int k) {
+    private static float dotF16(MemorySegment w, long wIndex, MemorySegment x, long xIndex, int k) {
         FloatVector sum0 = FloatVector.zero(F);
         FloatVector sum1 = FloatVector.zero(F);
         int lanes = F.length();
@@ -101,13 +128,13 @@ final class Gemv {
                     0x7F800000, h0.and(0x7FFF).compare(VectorOperators.GT, F16_MAX_FINITE)).reinterpretAsFloats();
             FloatVector w1 = e1.reinterpretAsFloats().mul(F16_SCALE).reinterpretAsInts().lanewise(VectorOperators.OR,
                     0x7F800000, h1.and(0x7FFF).compare(VectorOperators.GT, F16_MAX_FINITE)).reinterpretAsFloats();
-            sum0 = w0.fma(FloatVector.fromMemorySegment(F, x, 4L * p, LE), sum0);
-            sum1 = w1.fma(FloatVector.fromMemorySegment(F, x, 4L * (p + lanes), LE), sum1);
+            sum0 = w0.fma(FloatVector.fromMemorySegment(F, x, 4 * (xIndex + p), LE), sum0);
+            sum1 = w1.fma(FloatVector.fromMemorySegment(F, x, 4 * (xIndex + p + lanes), LE), sum1);
         }
-        return tail(DType.F16, w, wIndex, x, k, p, sum0.add(sum1).reduceLanes(VectorOperators.ADD));
+        return tail(DType.F16, w, wIndex, x, xIndex, k, p, sum0.add(sum1).reduceLanes(VectorOperators.ADD));
     }
 
-    private static float dotBf16(MemorySegment w, long wIndex, MemorySegment x, int k) {
+    private static float dotBf16(MemorySegment w, long wIndex, MemorySegment x, long xIndex, int k) {
         FloatVector sum0 = FloatVector.zero(F);
         FloatVector sum1 = FloatVector.zero(F);
         int lanes = F.length();
@@ -119,16 +146,17 @@ final class Gemv {
             FloatVector w1 = ((IntVector) ShortVector.fromMemorySegment(HALVES, w, 2 * (wIndex + p + lanes), LE)
                     .convertShape(VectorOperators.S2I, INTS, 0)).lanewise(VectorOperators.LSHL, 16)
                     .reinterpretAsFloats();
-            sum0 = w0.fma(FloatVector.fromMemorySegment(F, x, 4L * p, LE), sum0);
-            sum1 = w1.fma(FloatVector.fromMemorySegment(F, x, 4L * (p + lanes), LE), sum1);
+            sum0 = w0.fma(FloatVector.fromMemorySegment(F, x, 4 * (xIndex + p), LE), sum0);
+            sum1 = w1.fma(FloatVector.fromMemorySegment(F, x, 4 * (xIndex + p + lanes), LE), sum1);
         }
-        return tail(DType.BF16, w, wIndex, x, k, p, sum0.add(sum1).reduceLanes(VectorOperators.ADD));
+        return tail(DType.BF16, w, wIndex, x, xIndex, k, p, sum0.add(sum1).reduceLanes(VectorOperators.ADD));
     }
 
     /** Adds the last {@code k − p} products, fewer than two vectors' worth, one at a time. */
-    private static float tail(DType type, MemorySegment w, long wIndex, MemorySegment x, int k, int p, float sum) {
+    private static float tail(DType type, MemorySegment w, long wIndex, MemorySegment x, long xIndex, int k, int p,
+                              float sum) {
         for (; p < k; p++) {
-            sum += x.get(DType.FLOAT, 4L * p) * type.getFloat(w, wIndex + p);
+            sum += x.get(DType.FLOAT, 4 * (xIndex + p)) * type.getFloat(w, wIndex + p);
         }
         return sum;
     }
