@@ -23,8 +23,8 @@ import jdk.incubator.vector.VectorOperators;
 final class Gemv {
     /** Weight rows per chunk handed to a thread: amortises the hand-out, leaves enough chunks to balance. */
     private static final int ROWS_PER_CHUNK = 16;
-    /** Columns of x per block in one-row products: 8 KB of F32, a sixth of L1. */
-    private static final int K_BLOCK = 2048;
+    /** Columns of x per block in one-row products: 16 KB of F32, a third of L1; shorter rows are one block. */
+    private static final int K_BLOCK = 4096;
     private static final ThreadLocal<float[]> ROW = ThreadLocal.withInitial(() -> new float[0]);
 
     private Gemv() {
