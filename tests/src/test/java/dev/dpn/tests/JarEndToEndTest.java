@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Runs the built {@code dpn.jar} as a user would: {@code java -jar dpn.jar ...}, with no JVM flags. */
 class JarEndToEndTest {
@@ -62,6 +63,58 @@ class JarEndToEndTest {
         Result noPrompt = run(currentJava(), "--image", "x.png");
         assertEquals(2, noPrompt.exitCode());
         assertTrue(noPrompt.err().contains("Missing required options: --image and --prompt"), noPrompt.err());
+    }
+
+    /** A small random model with the real tokenizer (runtime's API-test model): exercises every failure path. */
+    @Test
+    void badRequestsGiveOneLineNamingTheProblem(@TempDir Path dir) throws Exception {
+        Path model = dir.resolve("model");
+        Files.createDirectories(model);
+        for (Path from : List.of(Path.of("../runtime/src/test/resources/api-model"), Path.of("../tokenizer/assets"))) {
+            try (var files = Files.list(from)) {
+                for (Path f : files.toList()) {
+                    Files.copy(f, model.resolve(f.getFileName()));
+                }
+            }
+        }
+        String image = "../world/examples/count_small.png";
+        String m = model.toString();
+        assertEquals(0, run(currentJava(), request(m, image, "How many?")).exitCode());
+
+        assertOneLine(1, "dpn: --threads must be at least 1, got 0",
+                run(currentJava(), request(m, image, "How many?", "--threads", "0")));
+        assertOneLine(1, "dpn: unknown pooling 'sometimes'",
+                run(currentJava(), request(m, image, "How many?", "--pooling", "sometimes")));
+        assertOneLine(1, "dpn: no/such.png: no such file", run(currentJava(), request(m, "no/such.png", "How many?")));
+        assertOneLine(1, "dpn: the prompt is 3", run(currentJava(), request(m, image, "why ".repeat(300))));
+        Result notUtf8 = runShell(currentJava() + " -jar " + JAR + " " + String.join(" ", request(m, image, "x"))
+                .replace("--prompt x", "--prompt \"$(printf 'bad \\xff bytes')\""));
+        assertOneLine(1, "dpn: the prompt is not valid UTF-8 text", notUtf8);
+
+        Files.delete(model.resolve("model.safetensors"));
+        assertOneLine(1, "dpn: " + model + ": holds neither model.safetensors nor model.safetensors.index.json",
+                run(currentJava(), request(m, image, "How many?")));
+    }
+
+    private static String[] request(String model, String image, String prompt, String... more) {
+        List<String> args = new ArrayList<>(List.of("--model", model, "--image", image, "--prompt", prompt,
+                "--max-tokens", "2"));
+        args.addAll(List.of(more));
+        return args.toArray(String[]::new);
+    }
+
+    private static void assertOneLine(int exitCode, String start, Result r) {
+        assertEquals(exitCode, r.exitCode(), r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertTrue(r.err().startsWith(start), "expected '" + start + "...', got: " + r.err());
+    }
+
+    private static Result runShell(String command) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("bash", "-c", command + " 2>&1 1>/dev/null").start();
+        p.getOutputStream().close();
+        String err = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "dpn did not finish");
+        return new Result(p.exitValue(), "", err);
     }
 
     private static Path currentJava() {
