@@ -91,6 +91,11 @@ class JarEndToEndTest {
                 .replace("--prompt x", "--prompt \"$(printf 'bad \\xff bytes')\""));
         assertOneLine(1, "dpn: the prompt is not valid UTF-8 text", notUtf8);
 
+        Result chat = runShell("printf 'How many?\\n/reset\\nAnd now?\\n/exit\\n' | " + currentJava() + " -jar " + JAR
+                + " chat --model " + m + " --image " + image + " --max-tokens 2");
+        assertEquals(0, chat.exitCode(), chat.err());
+        assertEquals(3, chat.out().split("> ", -1).length - 1, "three prompts before /exit: " + chat.out());
+
         Files.delete(model.resolve("model.safetensors"));
         assertOneLine(1, "dpn: " + model + ": holds neither model.safetensors nor model.safetensors.index.json",
                 run(currentJava(), request(m, image, "How many?")));
@@ -109,12 +114,9 @@ class JarEndToEndTest {
         assertTrue(r.err().startsWith(start), "expected '" + start + "...', got: " + r.err());
     }
 
+    /** Runs {@code command} in bash, for what needs a shell: raw bytes in arguments, piped input. */
     private static Result runShell(String command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder("bash", "-c", command + " 2>&1 1>/dev/null").start();
-        p.getOutputStream().close();
-        String err = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "dpn did not finish");
-        return new Result(p.exitValue(), "", err);
+        return collect(new ProcessBuilder("bash", "-c", command));
     }
 
     private static Path currentJava() {
@@ -122,10 +124,13 @@ class JarEndToEndTest {
     }
 
     private static Result run(Path java, String... args) throws IOException, InterruptedException {
-        assertTrue(Files.isRegularFile(JAR), "build the jar first (the cli module's package phase): " + JAR);
         List<String> command = new ArrayList<>(List.of(java.toString(), "-jar", JAR.toString()));
         command.addAll(List.of(args));
-        ProcessBuilder builder = new ProcessBuilder(command);
+        return collect(new ProcessBuilder(command));
+    }
+
+    private static Result collect(ProcessBuilder builder) throws IOException, InterruptedException {
+        assertTrue(Files.isRegularFile(JAR), "build the jar first (the cli module's package phase): " + JAR);
         builder.environment().remove("JAVA_TOOL_OPTIONS");
         Path err = Files.createTempFile("dpn", ".err"); // a file, so a chatty stderr cannot block the child
         try {
