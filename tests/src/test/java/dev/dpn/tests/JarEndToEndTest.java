@@ -94,7 +94,7 @@ class JarEndToEndTest {
         Result chat = runShell("printf 'How many?\\n/reset\\nAnd now?\\n/exit\\n' | " + currentJava() + " -jar " + JAR
                 + " chat --model " + m + " --image " + image + " --max-tokens 2");
         assertEquals(0, chat.exitCode(), chat.err());
-        assertEquals(3, chat.out().split("> ", -1).length - 1, "three prompts before /exit: " + chat.out());
+        assertEquals(4, chat.out().split("> ", -1).length - 1, "a prompt before each of the 4 lines: " + chat.out());
 
         Files.delete(model.resolve("model.safetensors"));
         assertOneLine(1, "dpn: " + model + ": holds neither model.safetensors nor model.safetensors.index.json",
