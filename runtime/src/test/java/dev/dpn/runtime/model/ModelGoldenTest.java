@@ -1,5 +1,8 @@
 package dev.dpn.runtime.model;
 
+import static dev.dpn.runtime.model.GoldenFacts.argmax;
+import static dev.dpn.runtime.model.GoldenFacts.grid;
+import static dev.dpn.runtime.model.GoldenFacts.ints;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -17,7 +20,6 @@ import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -54,7 +56,7 @@ class ModelGoldenTest {
                     .withMaxNewTokens(generated.size());
             options = withOverride(options, facts.get("pooling_override"), model);
 
-            Recorder recorder = new Recorder();
+            PrefillRecorder recorder = new PrefillRecorder();
             try (LlavaSession session = model.newSession(options)) {
                 Tensor pixels = golden.contains("pixel_values") ? golden.tensor("pixel_values") : null;
                 Tensor logits = session.prefill(toArray(ints(facts.get("input_ids"))), pixels, recorder);
@@ -144,28 +146,6 @@ class ModelGoldenTest {
         }
     }
 
-    /** Copies of what the prefill computed, taken while the views are valid. */
-    private static final class Recorder implements PrefillObserver {
-        float[] visionFeatures;
-        float[] visualTokens;
-        final Map<Integer, float[]> hiddenAfter = new HashMap<>();
-
-        @Override
-        public void visionFeatures(Tensor features) {
-            visionFeatures = features.toFloatArray();
-        }
-
-        @Override
-        public void visualTokens(Tensor tokens) {
-            visualTokens = tokens.toFloatArray();
-        }
-
-        @Override
-        public void afterLayer(int layer, Tensor hidden) {
-            hiddenAfter.put(layer, hidden.toFloatArray());
-        }
-    }
-
     /** Compares items and keeps the largest error of each, for the report line. */
     private static final class Errors {
         private final String name;
@@ -200,27 +180,8 @@ class ModelGoldenTest {
         return Path.of(ModelGoldenTest.class.getResource("/goldens").toURI());
     }
 
-    private static Grid grid(JsonNode pair) {
-        return new Grid(pair.get(0).asInt(), pair.get(1).asInt());
-    }
-
-    private static List<Integer> ints(JsonNode array) {
-        List<Integer> values = new ArrayList<>();
-        array.forEach(v -> values.add(v.asInt()));
-        return values;
-    }
-
     private static int[] toArray(List<Integer> values) {
         return values.stream().mapToInt(Integer::intValue).toArray();
     }
 
-    private static int argmax(float[] values) {
-        int best = 0;
-        for (int i = 1; i < values.length; i++) {
-            if (values[i] > values[best]) {
-                best = i;
-            }
-        }
-        return best;
-    }
 }

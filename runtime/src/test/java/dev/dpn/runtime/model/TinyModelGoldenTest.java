@@ -1,5 +1,8 @@
 package dev.dpn.runtime.model;
 
+import static dev.dpn.runtime.model.GoldenFacts.argmax;
+import static dev.dpn.runtime.model.GoldenFacts.grid;
+import static dev.dpn.runtime.model.GoldenFacts.ints;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -30,7 +33,6 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -108,7 +110,7 @@ class TinyModelGoldenTest {
         try (TensorArena arena = new TensorArena(); LlavaSession session = model.newSession(options)) {
             Tensor pixels = pixels(item, arena);
             assertEquals(item.get("pixels_sha256").asText(), sha256(pixels), errors.name + ": pixels");
-            Recorder recorder = new Recorder();
+            PrefillRecorder recorder = new PrefillRecorder();
             Tensor logits = session.prefill(promptIds(item), pixels, recorder);
 
             int d = model.config().textConfig().hiddenSize();
@@ -217,28 +219,6 @@ class TinyModelGoldenTest {
                 .preprocess(ROOT.resolve(item.get("image").asText()), arena);
     }
 
-    /** Copies of what the prefill computed, taken while the views are valid. */
-    private static final class Recorder implements PrefillObserver {
-        float[] visionFeatures;
-        float[] visualTokens;
-        final Map<Integer, float[]> hiddenAfter = new HashMap<>();
-
-        @Override
-        public void visionFeatures(Tensor features) {
-            visionFeatures = features.toFloatArray();
-        }
-
-        @Override
-        public void visualTokens(Tensor tokens) {
-            visualTokens = tokens.toFloatArray();
-        }
-
-        @Override
-        public void afterLayer(int layer, Tensor hidden) {
-            hiddenAfter.put(layer, hidden.toFloatArray());
-        }
-    }
-
     /**
      * Compares computed tensors with the sampled goldens of one run ({@code <run>.<item>} holds rows {@code .rows}
      * of the tensor) and keeps the largest relative error of each item, for the report line.
@@ -319,23 +299,4 @@ class TinyModelGoldenTest {
         }
     }
 
-    private static Grid grid(JsonNode pair) {
-        return new Grid(pair.get(0).asInt(), pair.get(1).asInt());
-    }
-
-    private static List<Integer> ints(JsonNode array) {
-        List<Integer> values = new ArrayList<>();
-        array.forEach(v -> values.add(v.asInt()));
-        return values;
-    }
-
-    private static int argmax(float[] values) {
-        int best = 0;
-        for (int i = 1; i < values.length; i++) {
-            if (values[i] > values[best]) {
-                best = i;
-            }
-        }
-        return best;
-    }
 }
