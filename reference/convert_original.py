@@ -18,7 +18,6 @@ import inspect
 import json
 import shutil
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Tuple
@@ -496,8 +495,11 @@ def convert(llava, clip, out, dtype=torch.float16, max_shard_bytes=MAX_SHARD_BYT
         log(f"note: image_aspect_ratio is {original['image_aspect_ratio']!r}, not pad: run dpn with "
             "--image-mode crop")
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    # Written beside `out` and renamed at the end, so that `out` never holds half a model.
+    work = out.with_name(f".{out.name}.partial")
+    if work.exists():
+        shutil.rmtree(work)  # left by an interrupted conversion
+    work.mkdir(parents=True)
     try:
         writer = ShardedWriter(work, max_shard_bytes)
         convert_weights((clip_source(clip), llava_source(llava)), expected_shapes(config), dtype, writer, log)
