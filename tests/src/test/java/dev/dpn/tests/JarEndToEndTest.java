@@ -1,30 +1,28 @@
 package dev.dpn.tests;
 
+import static dev.dpn.tests.DpnJar.JAR;
+import static dev.dpn.tests.DpnJar.assertOneLine;
+import static dev.dpn.tests.DpnJar.currentJava;
+import static dev.dpn.tests.DpnJar.run;
+import static dev.dpn.tests.DpnJar.runShell;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Runs the built {@code dpn.jar} as a user would: {@code java -jar dpn.jar ...}, with no JVM flags. */
 class JarEndToEndTest {
-    private static final Path JAR = Path.of("../cli/target/dpn.jar");
     private static final Path GOLDENS = Path.of("src/test/resources/goldens/kernels.safetensors");
-
-    record Result(int exitCode, String out, String err) {
-    }
 
     @Test
     void inspectPrintsTheTensorTable() throws Exception {
-        Result r = run(currentJava(), "inspect", GOLDENS.toString());
+        DpnJar.Result r = run(currentJava(), "inspect", GOLDENS.toString());
         assertEquals(0, r.exitCode(), r.err());
         assertTrue(r.out().lines().anyMatch(l -> l.matches("matmul_f16_1x13x37\\.w\\s+F16\\s+\\[13, 37]\\s+962")), r.out());
         assertTrue(r.out().contains("metadata generator = make_kernel_goldens.py"), r.out());
@@ -34,21 +32,21 @@ class JarEndToEndTest {
     void anOldDefaultJavaRelaunchesOnAJdk25() throws Exception {
         Path java17 = Path.of("/usr/lib/jvm/java-17-openjdk-amd64/bin/java");
         assumeTrue(Files.isExecutable(java17), "no Java 17 on this machine to play the old default java");
-        Result r = run(java17, "--version");
+        DpnJar.Result r = run(java17, "--version");
         assertEquals(0, r.exitCode(), r.err());
         assertTrue(r.out().matches("(?s)dpn .* on Java 2[5-9].*"), r.out());
     }
 
     @Test
     void badInputGivesOneLineAndAnExitCode() throws Exception {
-        Result missing = run(currentJava(), "inspect", "no/such/model.safetensors");
+        DpnJar.Result missing = run(currentJava(), "inspect", "no/such/model.safetensors");
         assertEquals(1, missing.exitCode());
         assertEquals("dpn: no such file or folder: no/such/model.safetensors", missing.err().strip());
 
         Path corrupt = Files.createTempFile("corrupt", ".safetensors");
         try {
             Files.write(corrupt, new byte[] {(byte) 0xff, 0, 0, 0, 0, 0, 0, 0, '{'});
-            Result r = run(currentJava(), "inspect", corrupt.toString());
+            DpnJar.Result r = run(currentJava(), "inspect", corrupt.toString());
             assertEquals(1, r.exitCode());
             assertEquals(1, r.err().strip().lines().count(), r.err());
             assertTrue(r.err().startsWith("dpn: ") && r.err().contains(corrupt.getFileName().toString()), r.err());
@@ -56,11 +54,11 @@ class JarEndToEndTest {
             Files.delete(corrupt);
         }
 
-        Result usage = run(currentJava(), "inspect", "--bogus");
+        DpnJar.Result usage = run(currentJava(), "inspect", "--bogus");
         assertEquals(2, usage.exitCode());
         assertTrue(usage.err().contains("Unknown option: '--bogus'"), usage.err());
 
-        Result noPrompt = run(currentJava(), "--image", "x.png");
+        DpnJar.Result noPrompt = run(currentJava(), "--image", "x.png");
         assertEquals(2, noPrompt.exitCode());
         assertTrue(noPrompt.err().contains("Missing required options: --image and --prompt"), noPrompt.err());
     }
@@ -87,11 +85,11 @@ class JarEndToEndTest {
                 run(currentJava(), request(m, image, "How many?", "--pooling", "sometimes")));
         assertOneLine(1, "dpn: no/such.png: no such file", run(currentJava(), request(m, "no/such.png", "How many?")));
         assertOneLine(1, "dpn: the prompt is 3", run(currentJava(), request(m, image, "why ".repeat(300))));
-        Result notUtf8 = runShell(currentJava() + " -jar " + JAR + " " + String.join(" ", request(m, image, "x"))
+        DpnJar.Result notUtf8 = runShell(currentJava() + " -jar " + JAR + " " + String.join(" ", request(m, image, "x"))
                 .replace("--prompt x", "--prompt \"$(printf 'bad \\xff bytes')\""));
         assertOneLine(1, "dpn: the prompt is not valid UTF-8 text", notUtf8);
 
-        Result chat = runShell("printf 'How many?\\n/reset\\nAnd now?\\n/exit\\n' | " + currentJava() + " -jar " + JAR
+        DpnJar.Result chat = runShell("printf 'How many?\\n/reset\\nAnd now?\\n/exit\\n' | " + currentJava() + " -jar " + JAR
                 + " chat --model " + m + " --image " + image + " --max-tokens 2");
         assertEquals(0, chat.exitCode(), chat.err());
         assertEquals(4, chat.out().split("> ", -1).length - 1, "a prompt before each of the 4 lines: " + chat.out());
@@ -106,41 +104,5 @@ class JarEndToEndTest {
                 "--max-tokens", "2"));
         args.addAll(List.of(more));
         return args.toArray(String[]::new);
-    }
-
-    private static void assertOneLine(int exitCode, String start, Result r) {
-        assertEquals(exitCode, r.exitCode(), r.err());
-        assertEquals(1, r.err().strip().lines().count(), r.err());
-        assertTrue(r.err().startsWith(start), "expected '" + start + "...', got: " + r.err());
-    }
-
-    /** Runs {@code command} in bash, for what needs a shell: raw bytes in arguments, piped input. */
-    private static Result runShell(String command) throws IOException, InterruptedException {
-        return collect(new ProcessBuilder("bash", "-c", command));
-    }
-
-    private static Path currentJava() {
-        return Path.of(System.getProperty("java.home"), "bin", "java");
-    }
-
-    private static Result run(Path java, String... args) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of(java.toString(), "-jar", JAR.toString()));
-        command.addAll(List.of(args));
-        return collect(new ProcessBuilder(command));
-    }
-
-    private static Result collect(ProcessBuilder builder) throws IOException, InterruptedException {
-        assertTrue(Files.isRegularFile(JAR), "build the jar first (the cli module's package phase): " + JAR);
-        builder.environment().remove("JAVA_TOOL_OPTIONS");
-        Path err = Files.createTempFile("dpn", ".err"); // a file, so a chatty stderr cannot block the child
-        try {
-            Process p = builder.redirectError(err.toFile()).start();
-            p.getOutputStream().close();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertTrue(p.waitFor(60, TimeUnit.SECONDS), "dpn did not finish");
-            return new Result(p.exitValue(), out, Files.readString(err));
-        } finally {
-            Files.delete(err);
-        }
     }
 }

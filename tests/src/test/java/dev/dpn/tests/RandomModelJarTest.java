@@ -1,26 +1,20 @@
 package dev.dpn.tests;
 
+import static dev.dpn.tests.DpnJar.assertOneLine;
+import static dev.dpn.tests.DpnJar.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@code dpn random-model} through the built jar: a folder the main command runs, and one-line refusals. */
 class RandomModelJarTest {
-    private static final Path JAR = Path.of("../cli/target/dpn.jar");
     private static final String TOKENIZER = "../tokenizer/assets";
-
-    record Result(int exitCode, String out, String err) {
-    }
 
     @TempDir
     Path dir;
@@ -28,7 +22,7 @@ class RandomModelJarTest {
     @Test
     void aTinyRandomModelInShardsAnswersWithRouting() throws Exception {
         Path model = dir.resolve("tiny");
-        Result written = run("random-model", "--shape", "tiny", "--out", model.toString(), "--seed", "5",
+        DpnJar.Result written = run("random-model", "--shape", "tiny", "--out", model.toString(), "--seed", "5",
                 "--shard-size", "3MB", "--tokenizer", TOKENIZER);
         assertEquals(0, written.exitCode(), written.err());
         assertTrue(written.out().startsWith("wrote " + model + ": tiny shape, 110 tensors"), written.out());
@@ -41,7 +35,7 @@ class RandomModelJarTest {
                     "tokenizer.model", "tokenizer_config.json"), names);
         }
 
-        Result answer = run("--model", model.toString(), "--image", "../world/examples/count_small.png",
+        DpnJar.Result answer = run("--model", model.toString(), "--image", "../world/examples/count_small.png",
                 "--prompt", "How many?", "--max-tokens", "2", "--stats");
         assertEquals(0, answer.exitCode(), answer.err());
         assertTrue(answer.out().lines().anyMatch(l -> l.matches("DPE layer 0 +expert \\d .*8x8 -> .*")),
@@ -51,7 +45,7 @@ class RandomModelJarTest {
     @Test
     void the7bConfigAloneHasTheFullShape() throws Exception {
         Path model = dir.resolve("7b");
-        Result r = run("random-model", "--shape", "7b", "--config-only", "--out", model.toString(), "--tokenizer",
+        DpnJar.Result r = run("random-model", "--shape", "7b", "--config-only", "--out", model.toString(), "--tokenizer",
                 TOKENIZER);
         assertEquals(0, r.exitCode(), r.err());
         assertEquals("wrote " + model + ": the config of the 7b shape, 698 tensors, 7,076,043,776 parameters, "
@@ -73,35 +67,11 @@ class RandomModelJarTest {
                 run("random-model", "--shape", "tiny", "--out", dir.resolve("m").toString(), "--tokenizer",
                         empty.toString()));
 
-        Result shape = run("random-model", "--shape", "70b", "--out", dir.resolve("x").toString());
+        DpnJar.Result shape = run("random-model", "--shape", "70b", "--out", dir.resolve("x").toString());
         assertEquals(2, shape.exitCode());
         assertTrue(shape.err().contains("unknown shape '70b'; one of tiny, 7b, 13b"), shape.err());
-        Result size = run("random-model", "--shape", "tiny", "--shard-size", "5XB", "--out", dir.toString());
+        DpnJar.Result size = run("random-model", "--shape", "tiny", "--shard-size", "5XB", "--out", dir.toString());
         assertEquals(2, size.exitCode());
         assertTrue(size.err().contains("'5XB' is not a size such as 5GB, 500MB or 2GiB"), size.err());
-    }
-
-    private static void assertOneLine(int exitCode, String expected, Result r) {
-        assertEquals(exitCode, r.exitCode(), r.err());
-        assertEquals(expected, r.err().strip());
-    }
-
-    private static Result run(String... args) throws IOException, InterruptedException {
-        assertTrue(Files.isRegularFile(JAR), "build the jar first (the cli module's package phase): " + JAR);
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
-                .toString(), "-jar", JAR.toString()));
-        command.addAll(List.of(args));
-        ProcessBuilder builder = new ProcessBuilder(command);
-        builder.environment().remove("JAVA_TOOL_OPTIONS");
-        Path err = Files.createTempFile("dpn", ".err"); // a file, so that the progress bar cannot block the child
-        try {
-            Process p = builder.redirectError(err.toFile()).start();
-            p.getOutputStream().close();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertTrue(p.waitFor(60, TimeUnit.SECONDS), "dpn did not finish");
-            return new Result(p.exitValue(), out, Files.readString(err));
-        } finally {
-            Files.delete(err);
-        }
     }
 }
