@@ -92,18 +92,31 @@ class LlavaForConditionalGeneration(nn.Module):
         """
         if caches is not None and (input_ids.shape[0] != 1 or any(cache.length for cache in caches)):
             raise ValueError("caches need a batch of one sequence and fresh caches from new_caches()")
+        batch, traces = self._run_decoder(input_ids, pixel_values, attention_mask, labels, prompt_lengths, caches,
+                                          generator)
+        output = LlavaOutput(self.language_model.lm_head(batch.hidden), batch.lengths, traces)
+        if labels is not None:
+            _set_losses(output, output.logits[:, :-1].flatten(0, 1), batch.labels[:, 1:].flatten())
+        return output
+
+    def training_loss(self, input_ids, pixel_values=None, attention_mask=None, labels=None, generator=None):
+        """The losses of forward(labels=...), projecting onto the vocabulary only where a label is predicted.
+
+        Over a tiny model's ~300 mostly visual positions the full projection onto 32k words would dominate
+        the training step. `logits` holds the supervised positions only, in batch order.
+        """
+        batch, traces = self._run_decoder(input_ids, pixel_values, attention_mask, labels, None, None, generator)
+        targets = batch.labels[:, 1:]
+        predicting = targets != IGNORE_LABEL
+        output = LlavaOutput(self.language_model.lm_head(batch.hidden[:, :-1][predicting]), batch.lengths, traces)
+        _set_losses(output, output.logits, targets[predicting])
+        return output
+
+    def _run_decoder(self, input_ids, pixel_values, attention_mask, labels, prompt_lengths, caches, generator):
+        """The final (normed) hidden states of the possibly pooled sequences, and the pooling traces."""
         batch = self._embed(input_ids, pixel_values, attention_mask, labels, prompt_lengths)
         pooling_pass = PoolingPass(self.config.pooling, self.decoder.layers, batch, self.training, generator)
-        batch = self.decoder(batch, pooling_pass, caches)
-        output = LlavaOutput(self.language_model.lm_head(batch.hidden), batch.lengths, pooling_pass.traces)
-        if labels is not None:
-            output.ce_loss = F.cross_entropy(output.logits[:, :-1].flatten(0, 1), batch.labels[:, 1:].flatten(),
-                                             ignore_index=IGNORE_LABEL)
-            output.routing_loss = routing_loss(output.traces)
-            output.loss = output.ce_loss
-            if output.routing_loss is not None:
-                output.loss = output.loss + ROUTING_LOSS_WEIGHT * output.routing_loss
-        return output
+        return self.decoder(batch, pooling_pass, caches), pooling_pass.traces
 
     def new_caches(self):
         return [LayerKvCache() for _ in self.decoder.layers]
@@ -167,6 +180,16 @@ class LlavaForConditionalGeneration(nn.Module):
             raise ValueError(f"sample {b}: the last prompt token is the image placeholder; the router needs text")
         mask[prompt_length - 1] = True
         return mask
+
+
+def _set_losses(output, logits, targets):
+    """CE over the predicted positions (logits (positions, vocab), targets with IGNORE_LABEL elsewhere), plus
+    the weighted routing loss."""
+    output.ce_loss = F.cross_entropy(logits, targets, ignore_index=IGNORE_LABEL)
+    output.routing_loss = routing_loss(output.traces)
+    output.loss = output.ce_loss
+    if output.routing_loss is not None:
+        output.loss = output.loss + ROUTING_LOSS_WEIGHT * output.routing_loss
 
 
 def _sequence_lengths(input_ids, attention_mask):
