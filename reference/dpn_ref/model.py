@@ -131,15 +131,22 @@ class LlavaForConditionalGeneration(nn.Module):
         features, grid = (None, None) if pixel_values is None else self.image_features(pixel_values)
         image_count = 0 if features is None else features.shape[0]
         vocab_size = self.config.text_config.vocab_size
+        inside = torch.arange(input_ids.shape[1])[None, :] < torch.tensor(lengths)[:, None]
+        text_ids = input_ids.masked_fill((input_ids == self.config.image_token_index) | ~inside, 0)
+        invalid = ((text_ids < 0) | (text_ids >= vocab_size)).any(dim=1).nonzero().flatten().tolist()
+        if invalid:
+            b = invalid[0]
+            raise ValueError(f"sample {b}: token ids must lie in [0, {vocab_size}), "
+                             f"got {input_ids[b, :lengths[b]].tolist()}")
+        # One lookup and one split for the whole batch: in training, per-sample lookups and indexing each
+        # cost a full-size gradient buffer.
+        embedded = self.decoder.embed_tokens(text_ids)
+        images = () if features is None else features.unbind(0)
         samples = []
         next_image = 0
         for b, length in enumerate(lengths):
             ids = input_ids[b, :length]
-            is_image = ids == self.config.image_token_index
-            text_ids = ids.masked_fill(is_image, 0)
-            if ((text_ids < 0) | (text_ids >= vocab_size)).any():
-                raise ValueError(f"sample {b}: token ids must lie in [0, {vocab_size}), got {ids.tolist()}")
-            image_at = is_image.nonzero().flatten().tolist()
+            image_at = (ids == self.config.image_token_index).nonzero().flatten().tolist()
             if len(image_at) > 1:
                 raise ValueError(f"sample {b} has {len(image_at)} image placeholders; one image per sample")
             sample_labels = None if labels is None else labels[b, :length]
@@ -147,11 +154,11 @@ class LlavaForConditionalGeneration(nn.Module):
             # The placeholder is a 1×1 span that the image's visual tokens replace.
             placeholder = VisualSpan(image_at[0], 1, 1) if image_at else None
             router_mask = self._router_mask(b, ids, sample_labels, prompt_length)
-            sample = Sample(self.decoder.embed_tokens(text_ids), router_mask, sample_labels, placeholder)
+            sample = Sample(embedded[b, :length], router_mask, sample_labels, placeholder)
             if placeholder is not None:
                 if next_image == image_count:
                     raise ValueError(f"sample {b} has an image placeholder but only {image_count} images were given")
-                sample = sample.with_span(features[next_image], *grid)
+                sample = sample.with_span(images[next_image], *grid)
                 next_image += 1
             samples.append(sample)
         if next_image != image_count:
