@@ -45,6 +45,14 @@ FOLLOW_UP_ANSWERS = {
     "read_symbol": lambda meta: None if meta["symbol"] is None else meta["symbol"]["char"],
 }
 GIVEN_AWAY_BY_DESCRIBE = ("big_shape_colour", "big_shape_kind", "background", "count_small")
+# The classes of each scene attribute for pretraining the vision tower; read_symbol adds "no symbol".
+ATTRIBUTE_CLASSES = {
+    "big_shape_colour": world.COLOR_NAMES,
+    "big_shape_kind": world.BIG_KINDS,
+    "background": world.COLOR_NAMES,
+    "count_small": world.COUNT_WORDS,
+    "read_symbol": world.SYMBOLS + [None],
+}
 
 
 def load_tokenizer():
@@ -135,3 +143,18 @@ def collate(sequences):
         attention_mask[row, :n] = 1
     return Batch(input_ids, attention_mask, labels, torch.stack([s.pixels for s in sequences]),
                  [s.qtype for s in sequences])
+
+
+@dataclass
+class AttributeBatch:
+    pixel_values: torch.Tensor
+    labels: dict  # attribute -> class indices (images,)
+
+
+def attribute_batch(first, size):
+    """Training examples first..first+size-1 as images and the class of each scene attribute."""
+    examples = [world.training_example(k) for k in range(first, first + size)]
+    labels = {attribute: torch.tensor([classes.index(FOLLOW_UP_ANSWERS[attribute](meta))
+                                       for *_, meta in examples])
+              for attribute, classes in ATTRIBUTE_CLASSES.items()}
+    return AttributeBatch(torch.stack([pixels(image) for image, *_ in examples]), labels)
