@@ -92,18 +92,31 @@ class LlavaForConditionalGeneration(nn.Module):
         """
         if caches is not None and (input_ids.shape[0] != 1 or any(cache.length for cache in caches)):
             raise ValueError("caches need a batch of one sequence and fresh caches from new_caches()")
+        batch, traces = self._run_decoder(input_ids, pixel_values, attention_mask, labels, prompt_lengths, caches,
+                                          generator)
+        output = LlavaOutput(self.language_model.lm_head(batch.hidden), batch.lengths, traces)
+        if labels is not None:
+            _set_losses(output, output.logits[:, :-1].flatten(0, 1), batch.labels[:, 1:].flatten())
+        return output
+
+    def training_loss(self, input_ids, pixel_values=None, attention_mask=None, labels=None, generator=None):
+        """The losses of forward(labels=...), projecting onto the vocabulary only where a label is predicted.
+
+        Over a tiny model's ~300 mostly visual positions the full projection onto 32k words would dominate
+        the training step. `logits` holds the supervised positions only, in batch order.
+        """
+        batch, traces = self._run_decoder(input_ids, pixel_values, attention_mask, labels, None, None, generator)
+        targets = batch.labels[:, 1:]
+        predicting = targets != IGNORE_LABEL
+        output = LlavaOutput(self.language_model.lm_head(batch.hidden[:, :-1][predicting]), batch.lengths, traces)
+        _set_losses(output, output.logits, targets[predicting])
+        return output
+
+    def _run_decoder(self, input_ids, pixel_values, attention_mask, labels, prompt_lengths, caches, generator):
+        """The final (normed) hidden states of the possibly pooled sequences, and the pooling traces."""
         batch = self._embed(input_ids, pixel_values, attention_mask, labels, prompt_lengths)
         pooling_pass = PoolingPass(self.config.pooling, self.decoder.layers, batch, self.training, generator)
-        batch = self.decoder(batch, pooling_pass, caches)
-        output = LlavaOutput(self.language_model.lm_head(batch.hidden), batch.lengths, pooling_pass.traces)
-        if labels is not None:
-            output.ce_loss = F.cross_entropy(output.logits[:, :-1].flatten(0, 1), batch.labels[:, 1:].flatten(),
-                                             ignore_index=IGNORE_LABEL)
-            output.routing_loss = routing_loss(output.traces)
-            output.loss = output.ce_loss
-            if output.routing_loss is not None:
-                output.loss = output.loss + ROUTING_LOSS_WEIGHT * output.routing_loss
-        return output
+        return self.decoder(batch, pooling_pass, caches), pooling_pass.traces
 
     def new_caches(self):
         return [LayerKvCache() for _ in self.decoder.layers]
@@ -118,15 +131,22 @@ class LlavaForConditionalGeneration(nn.Module):
         features, grid = (None, None) if pixel_values is None else self.image_features(pixel_values)
         image_count = 0 if features is None else features.shape[0]
         vocab_size = self.config.text_config.vocab_size
+        inside = torch.arange(input_ids.shape[1])[None, :] < torch.tensor(lengths)[:, None]
+        text_ids = input_ids.masked_fill((input_ids == self.config.image_token_index) | ~inside, 0)
+        invalid = ((text_ids < 0) | (text_ids >= vocab_size)).any(dim=1).nonzero().flatten().tolist()
+        if invalid:
+            b = invalid[0]
+            raise ValueError(f"sample {b}: token ids must lie in [0, {vocab_size}), "
+                             f"got {input_ids[b, :lengths[b]].tolist()}")
+        # One lookup and one split for the whole batch: in training, per-sample lookups and indexing each
+        # cost a full-size gradient buffer.
+        embedded = self.decoder.embed_tokens(text_ids)
+        images = () if features is None else features.unbind(0)
         samples = []
         next_image = 0
         for b, length in enumerate(lengths):
             ids = input_ids[b, :length]
-            is_image = ids == self.config.image_token_index
-            text_ids = ids.masked_fill(is_image, 0)
-            if ((text_ids < 0) | (text_ids >= vocab_size)).any():
-                raise ValueError(f"sample {b}: token ids must lie in [0, {vocab_size}), got {ids.tolist()}")
-            image_at = is_image.nonzero().flatten().tolist()
+            image_at = (ids == self.config.image_token_index).nonzero().flatten().tolist()
             if len(image_at) > 1:
                 raise ValueError(f"sample {b} has {len(image_at)} image placeholders; one image per sample")
             sample_labels = None if labels is None else labels[b, :length]
@@ -134,11 +154,11 @@ class LlavaForConditionalGeneration(nn.Module):
             # The placeholder is a 1×1 span that the image's visual tokens replace.
             placeholder = VisualSpan(image_at[0], 1, 1) if image_at else None
             router_mask = self._router_mask(b, ids, sample_labels, prompt_length)
-            sample = Sample(self.decoder.embed_tokens(text_ids), router_mask, sample_labels, placeholder)
+            sample = Sample(embedded[b, :length], router_mask, sample_labels, placeholder)
             if placeholder is not None:
                 if next_image == image_count:
                     raise ValueError(f"sample {b} has an image placeholder but only {image_count} images were given")
-                sample = sample.with_span(features[next_image], *grid)
+                sample = sample.with_span(images[next_image], *grid)
                 next_image += 1
             samples.append(sample)
         if next_image != image_count:
@@ -167,6 +187,16 @@ class LlavaForConditionalGeneration(nn.Module):
             raise ValueError(f"sample {b}: the last prompt token is the image placeholder; the router needs text")
         mask[prompt_length - 1] = True
         return mask
+
+
+def _set_losses(output, logits, targets):
+    """CE over the predicted positions (logits (positions, vocab), targets with IGNORE_LABEL elsewhere), plus
+    the weighted routing loss."""
+    output.ce_loss = F.cross_entropy(logits, targets, ignore_index=IGNORE_LABEL)
+    output.routing_loss = routing_loss(output.traces)
+    output.loss = output.ce_loss
+    if output.routing_loss is not None:
+        output.loss = output.loss + ROUTING_LOSS_WEIGHT * output.routing_loss
 
 
 def _sequence_lengths(input_ids, attention_mask):

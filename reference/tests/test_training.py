@@ -32,6 +32,18 @@ class TrainingTest(unittest.TestCase):
         expected = output.ce_loss + ROUTING_LOSS_WEIGHT * output.routing_loss
         self.assertAlmostEqual(output.loss.item(), expected.item(), places=6)
 
+    def test_training_loss_equals_the_forward_loss(self):
+        model = tiny_model(tiny_config(pooling())).train()
+        ids, labels = example()
+        ids, labels = torch.cat([ids, ids]), torch.cat([labels, labels])
+        labels[1, -len(ANSWER):-2] = -100  # the second sample supervises fewer tokens
+        full = model(ids, pixels(2), labels=labels, generator=torch.Generator().manual_seed(3))
+        cheap = model.training_loss(ids, pixels(2), labels=labels, generator=torch.Generator().manual_seed(3))
+        self.assertEqual(cheap.logits.shape, (len(ANSWER) + 2, full.logits.shape[-1]))
+        for name in ("loss", "ce_loss", "routing_loss"):
+            # The same sums in a different order of positions: f32 rounding only.
+            self.assertAlmostEqual(getattr(cheap, name).item(), getattr(full, name).item(), places=5, msg=name)
+
     def test_sampling_avoids_experts_leaving_fewer_than_18_tokens(self):
         model = tiny_model(tiny_config(pooling())).train()
         router = model.decoder.layers[1].pooling_router
