@@ -28,6 +28,16 @@ class JarEndToEndTest {
         assertTrue(r.out().contains("metadata generator = make_kernel_goldens.py"), r.out());
     }
 
+    /** The README's main command: the embedded tiny DPN model answers a coarse question it gets right. */
+    @Test
+    void theEmbeddedModelAnswersAboutAnImage() throws Exception {
+        DpnJar.Result r = run("--image", "../world/eval/0009.png", "--prompt", "What color is the background?",
+                "--stats");
+        assertEquals(0, r.exitCode(), r.err());
+        assertEquals("green", r.out().lines().findFirst().orElse(""), r.out());
+        assertTrue(r.out().contains("DPE layer 1 ") && r.out().contains("LLM prefill"), r.out());
+    }
+
     @Test
     void anOldDefaultJavaRelaunchesOnAJdk25() throws Exception {
         Path java17 = Path.of("/usr/lib/jvm/java-17-openjdk-amd64/bin/java");
