@@ -1,6 +1,7 @@
 package dev.dpn.runtime.model;
 
 import static dev.dpn.runtime.model.GoldenFacts.argmax;
+import static dev.dpn.runtime.model.GoldenFacts.assertLayersAndDecisions;
 import static dev.dpn.runtime.model.GoldenFacts.grid;
 import static dev.dpn.runtime.model.GoldenFacts.ints;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -118,32 +119,12 @@ class ModelGoldenTest {
     private static void checkTrace(String name, JsonNode facts, PrefillTrace trace, double tolerance) {
         assertEquals(facts.get("input_ids").size(), trace.promptTokens(), name + ": prompt tokens");
         assertEquals(grid(facts.get("input_grid")), trace.visualGrid(), name + ": visual grid");
-        assertEquals(ints(facts.get("layer_tokens")), trace.layerTokens(), name + ": tokens per layer");
-        List<Grid> grids = new ArrayList<>();
-        facts.get("layer_grids").forEach(g -> grids.add(grid(g)));
-        assertEquals(grids, trace.layerGrids(), name + ": grid per layer");
-
-        JsonNode expected = facts.get("decisions");
-        assertEquals(expected.size(), trace.decisions().size(), name + ": decisions " + trace.decisions());
-        for (int i = 0; i < expected.size(); i++) {
-            JsonNode e = expected.get(i);
-            PoolingDecision actual = trace.decisions().get(i);
-            String where = name + ": " + actual;
-            assertEquals(e.get("layer").asInt(), actual.layer(), where);
-            assertEquals(e.get("expert").isNull() ? -1 : e.get("expert").asInt(), actual.expert(), where);
-            JsonNode kernel = e.get("kernel");
-            assertEquals(kernel.isNull() ? null : new Kernel(kernel.get(0).asInt(), kernel.get(1).asInt()),
-                    actual.kernel(), where);
-            assertEquals(grid(e.get("grid_in")), actual.gridIn(), where);
-            assertEquals(grid(e.get("grid_out")), actual.gridOut(), where);
-            assertEquals(e.get("skipped").asBoolean(), !actual.pooled(), where);
-            float[] p = actual.probabilities();
-            JsonNode probabilities = e.get("probabilities");
+        assertLayersAndDecisions(name, facts, trace, (probabilities, p, where) -> {
             assertEquals(probabilities.isNull() ? 0 : probabilities.size(), p.length, where);
             for (int j = 0; j < p.length; j++) {
                 assertEquals(probabilities.get(j).asDouble(), p[j], tolerance, where);
             }
-        }
+        });
     }
 
     /** Compares items and keeps the largest error of each, for the report line. */

@@ -1,6 +1,7 @@
 package dev.dpn.runtime.model;
 
 import static dev.dpn.runtime.model.GoldenFacts.argmax;
+import static dev.dpn.runtime.model.GoldenFacts.assertLayersAndDecisions;
 import static dev.dpn.runtime.model.GoldenFacts.grid;
 import static dev.dpn.runtime.model.GoldenFacts.ints;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -12,7 +13,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.dpn.kernels.cpu.CpuBackend;
 import dev.dpn.loader.SafetensorsFile;
-import dev.dpn.loader.config.Kernel;
 import dev.dpn.loader.config.PoolingConfig;
 import dev.dpn.runtime.DpnModel;
 import dev.dpn.runtime.GenerateOptions;
@@ -183,27 +183,7 @@ class TinyModelGoldenTest {
     }
 
     private static void checkTrace(JsonNode run, PrefillTrace trace, Errors errors) {
-        String name = errors.name;
-        assertEquals(ints(run.get("layer_tokens")), trace.layerTokens(), name + ": tokens per layer");
-        List<Grid> grids = new ArrayList<>();
-        run.get("layer_grids").forEach(g -> grids.add(grid(g)));
-        assertEquals(grids, trace.layerGrids(), name + ": grid per layer");
-        JsonNode expected = run.get("decisions");
-        assertEquals(expected.size(), trace.decisions().size(), name + ": decisions " + trace.decisions());
-        for (int i = 0; i < expected.size(); i++) {
-            JsonNode e = expected.get(i);
-            PoolingDecision actual = trace.decisions().get(i);
-            String where = name + ": " + actual;
-            assertEquals(e.get("layer").asInt(), actual.layer(), where);
-            assertEquals(e.get("expert").isNull() ? -1 : e.get("expert").asInt(), actual.expert(), where);
-            JsonNode kernel = e.get("kernel");
-            assertEquals(kernel.isNull() ? null : new Kernel(kernel.get(0).asInt(), kernel.get(1).asInt()),
-                    actual.kernel(), where);
-            assertEquals(grid(e.get("grid_in")), actual.gridIn(), where);
-            assertEquals(grid(e.get("grid_out")), actual.gridOut(), where);
-            assertEquals(e.get("skipped").asBoolean(), !actual.pooled(), where);
-            errors.checkProbabilities(e.get("probabilities"), actual.probabilities(), where);
-        }
+        assertLayersAndDecisions(errors.name, run, trace, errors::checkProbabilities);
     }
 
     /** The prompt as the API builds it, which must be the reference's ids. */
