@@ -25,7 +25,14 @@ public enum DType {
     I16(1, 2),
     I8(1, 1),
     U8(1, 1),
-    BOOL(1, 1);
+    BOOL(1, 1),
+    /** GGML {@code block_q8_0}: an F16 scale d, then 32 signed bytes q; value = q·d. */
+    Q8_0(32, 34),
+    /**
+     * GGML {@code block_q4_0}: an F16 scale d, then 16 bytes of nibbles; element i &lt; 16 is the low nibble of byte
+     * i, element i ≥ 16 the high nibble of byte i − 16; value = (nibble − 8)·d.
+     */
+    Q4_0(32, 18);
 
     /** Little-endian layouts that tolerate any address: safetensors data offsets need not be aligned. */
     public static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -96,6 +103,9 @@ public enum DType {
             case I16 -> segment.get(SHORT, index * 2);
             case I8 -> segment.get(ValueLayout.JAVA_BYTE, index);
             case U8, BOOL -> Byte.toUnsignedInt(segment.get(ValueLayout.JAVA_BYTE, index));
+            case Q8_0 -> blockScale(segment, index)
+                    * segment.get(ValueLayout.JAVA_BYTE, blockOffset(index) + 2 + index % 32);
+            case Q4_0 -> blockScale(segment, index) * (nibble(segment, index) - 8);
         };
     }
 
@@ -108,6 +118,25 @@ public enum DType {
             case F64 -> segment.set(DOUBLE, index * 8, value);
             default -> throw new UnsupportedOperationException("cannot store floats as " + this);
         }
+    }
+
+    /** True for the GGML block-quantized types, whose elements cannot be written one at a time. */
+    public boolean isQuantized() {
+        return blockSize > 1;
+    }
+
+    private long blockOffset(long index) {
+        return index / blockSize * blockBytes;
+    }
+
+    private float blockScale(MemorySegment segment, long index) {
+        return Float.float16ToFloat(segment.get(SHORT, blockOffset(index)));
+    }
+
+    private int nibble(MemorySegment segment, long index) {
+        int i = (int) (index % 32);
+        int packed = segment.get(ValueLayout.JAVA_BYTE, blockOffset(index) + 2 + i % 16);
+        return i < 16 ? packed & 0x0F : (packed >> 4) & 0x0F;
     }
 
     /** BF16 is the upper half of an F32. */
