@@ -26,8 +26,7 @@ import java.util.zip.CRC32;
 final class EmbeddedModel {
     static final String NAME = "tiny-dpn-llava";
     private static final String RESOURCE = "/dpn/models/" + NAME + "/";
-    private static final List<String> FILES = List.of("config.json", "model.safetensors", "tokenizer.json",
-            "tokenizer.model", "tokenizer_config.json", "generation_config.json", "chat_template.json");
+    private static final List<String> FILES = List.of("config.json", "model.safetensors", "tokenizer.model", "tokenizer_config.json", "generation_config.json", "chat_template.json");
 
     private EmbeddedModel() {
     }

@@ -34,6 +34,7 @@ class JarEndToEndTest {
         DpnJar.Result r = run("--image", "../world/eval/0009.png", "--prompt", "What color is the background?",
                 "--stats");
         assertEquals(0, r.exitCode(), r.err());
+        assertEquals("", r.err(), "the JVM's notices about dpn's own flags are filtered");
         assertEquals("green", r.out().lines().findFirst().orElse(""), r.out());
         assertTrue(r.out().contains("DPE layer 1 ") && r.out().contains("LLM prefill"), r.out());
     }
