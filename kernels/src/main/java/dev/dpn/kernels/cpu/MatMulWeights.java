@@ -3,6 +3,7 @@ package dev.dpn.kernels.cpu;
 import dev.dpn.tensors.DType;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -12,8 +13,8 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Reads matmul weights, stored as F32, F16 or BF16, as F32 vectors. Weights come straight from a (possibly mapped)
- * file, so every load is little-endian and tolerates any byte alignment.
+ * Reads matmul weights, stored as F32, F16, BF16, Q8_0 or Q4_0, as F32 vectors. Weights come straight from a
+ * (possibly mapped) file, so every load is little-endian and tolerates any byte alignment.
  */
 final class MatMulWeights {
     /** The widest vectors of the CPU: 8 floats with AVX2, 16 with AVX-512. */
@@ -22,6 +23,14 @@ final class MatMulWeights {
     static final VectorSpecies<Short> HALVES =
             VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
     static final VectorSpecies<Integer> INTS = F.withLanes(int.class);
+    /**
+     * Quarter-width bytes: one F32 vector's worth of 8-bit weights (Q8_0 values, Q4_0 nibble pairs). Vectors of
+     * 128 bits would need a 32-bit species, which does not exist; the project's x86 targets have 256 or 512.
+     */
+    static final VectorSpecies<Byte> QUARTERS =
+            VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, F.vectorBitSize() / 4)));
+    /** Weights per block of Q8_0 and Q4_0, each with its own F16 scale in the block's first two bytes. */
+    static final int BLOCK = 32;
     /** F16 → F32 by integer arithmetic, see {@link #decode}: keep sign, exponent and mantissa, then rescale. */
     static final int F16_BITS = 0x8FFFE000;
     static final float F16_SCALE = 0x1p112f;
@@ -36,7 +45,8 @@ final class MatMulWeights {
      * Decodes {@code count} weights starting at element {@code index} of {@code w} into {@code out}. Each type has
      * its own loop with the conversion written out in it: a shared conversion method, once compiled on its own
      * for another caller, may be too big for the JIT to inline into a later hot loop, and a vector that crosses a
-     * call boundary is boxed on the heap, making that loop several times slower.
+     * call boundary is boxed on the heap, making that loop several times slower. Quantized weights start
+     * {@code index} on a block; their blocks are decoded whole.
      */
     static void decode(DType type, MemorySegment w, long index, float[] out, int count) {
         int bound = F.loopBound(count);
@@ -63,6 +73,31 @@ final class MatMulWeights {
                     ((IntVector) ShortVector.fromMemorySegment(HALVES, w, (index + i) * 2, LE)
                             .convertShape(VectorOperators.S2I, INTS, 0))
                             .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(out, i);
+                }
+            }
+            case Q8_0 -> {
+                for (; i + BLOCK <= count; i += BLOCK) {
+                    long block = (index + i) / BLOCK * DType.Q8_0.blockBytes();
+                    float scale = Float.float16ToFloat(w.get(DType.SHORT, block));
+                    for (int part = 0; part < BLOCK; part += F.length()) {
+                        ((FloatVector) ByteVector.fromMemorySegment(QUARTERS, w, block + 2 + part, LE)
+                                .convertShape(VectorOperators.B2F, F, 0)).mul(scale).intoArray(out, i + part);
+                    }
+                }
+            }
+            case Q4_0 -> {
+                for (; i + BLOCK <= count; i += BLOCK) {
+                    long block = (index + i) / BLOCK * DType.Q4_0.blockBytes();
+                    float scale = Float.float16ToFloat(w.get(DType.SHORT, block));
+                    for (int part = 0; part < BLOCK / 2; part += F.length()) {
+                        // Byte j holds weight j in its low nibble and weight j + 16 in its high one.
+                        IntVector packed = (IntVector) ByteVector.fromMemorySegment(QUARTERS, w, block + 2 + part, LE)
+                                .convertShape(VectorOperators.B2I, INTS, 0);
+                        ((FloatVector) packed.and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).mul(scale)
+                                .intoArray(out, i + part);
+                        ((FloatVector) packed.lanewise(VectorOperators.LSHR, 4).and(0x0F).sub(8)
+                                .convert(VectorOperators.I2F, 0)).mul(scale).intoArray(out, i + BLOCK / 2 + part);
+                    }
                 }
             }
             default -> {
