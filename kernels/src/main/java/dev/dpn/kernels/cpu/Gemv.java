@@ -203,18 +203,18 @@ final class Gemv {
             FloatVector block1 = FloatVector.zero(F);
             for (int part = 0; part < half; part += lanes) {
                 IntVector packed0 = (IntVector) ByteVector.fromMemorySegment(QUARTERS, w, block + 2 + part, LE)
-                        .convertShape(VectorOperators.B2I, INTS, 0);
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, INTS, 0);
                 IntVector packed1 = (IntVector) ByteVector.fromMemorySegment(QUARTERS, w, block + bytes + 2 + part, LE)
-                        .convertShape(VectorOperators.B2I, INTS, 0);
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, INTS, 0);
                 long at = 4 * (xIndex + p + part);
                 block0 = ((FloatVector) packed0.and(0x0F).sub(8).convert(VectorOperators.I2F, 0))
                         .fma(FloatVector.fromMemorySegment(F, x, at, LE), block0);
-                block0 = ((FloatVector) packed0.lanewise(VectorOperators.LSHR, 4).and(0x0F).sub(8)
+                block0 = ((FloatVector) packed0.lanewise(VectorOperators.LSHR, 4).sub(8)
                         .convert(VectorOperators.I2F, 0))
                         .fma(FloatVector.fromMemorySegment(F, x, at + 4 * half, LE), block0);
                 block1 = ((FloatVector) packed1.and(0x0F).sub(8).convert(VectorOperators.I2F, 0))
                         .fma(FloatVector.fromMemorySegment(F, x, at + 4 * BLOCK, LE), block1);
-                block1 = ((FloatVector) packed1.lanewise(VectorOperators.LSHR, 4).and(0x0F).sub(8)
+                block1 = ((FloatVector) packed1.lanewise(VectorOperators.LSHR, 4).sub(8)
                         .convert(VectorOperators.I2F, 0))
                         .fma(FloatVector.fromMemorySegment(F, x, at + 4 * (BLOCK + half), LE), block1);
             }

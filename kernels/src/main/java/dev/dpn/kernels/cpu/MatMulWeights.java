@@ -90,12 +90,13 @@ final class MatMulWeights {
                     long block = (index + i) / BLOCK * DType.Q4_0.blockBytes();
                     float scale = Float.float16ToFloat(w.get(DType.SHORT, block));
                     for (int part = 0; part < BLOCK / 2; part += F.length()) {
-                        // Byte j holds weight j in its low nibble and weight j + 16 in its high one.
+                        // Byte j holds weight j in its low nibble and weight j + 16 in its high one; zero-extended,
+                        // the high nibble is the byte shifted right.
                         IntVector packed = (IntVector) ByteVector.fromMemorySegment(QUARTERS, w, block + 2 + part, LE)
-                                .convertShape(VectorOperators.B2I, INTS, 0);
+                                .convertShape(VectorOperators.ZERO_EXTEND_B2I, INTS, 0);
                         ((FloatVector) packed.and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).mul(scale)
                                 .intoArray(out, i + part);
-                        ((FloatVector) packed.lanewise(VectorOperators.LSHR, 4).and(0x0F).sub(8)
+                        ((FloatVector) packed.lanewise(VectorOperators.LSHR, 4).sub(8)
                                 .convert(VectorOperators.I2F, 0)).mul(scale).intoArray(out, i + BLOCK / 2 + part);
                     }
                 }
