@@ -24,8 +24,9 @@ final class MatMulWeights {
             VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
     static final VectorSpecies<Integer> INTS = F.withLanes(int.class);
     /**
-     * Quarter-width bytes: one F32 vector's worth of 8-bit weights (Q8_0 values, Q4_0 nibble pairs). Vectors of
-     * 128 bits would need a 32-bit species, which does not exist; the project's x86 targets have 256 or 512.
+     * Quarter-width bytes: one F32 vector's worth of 8-bit weights (Q8_0 values, Q4_0 nibble pairs). The quantized
+     * loops need F32 vectors of 256 bits or more (the project's AVX2 and AVX-512 targets): there is no 32-bit species
+     * for 128-bit ones, and the floor of 64 bits only keeps this class usable there for the other weight types.
      */
     static final VectorSpecies<Byte> QUARTERS =
             VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, F.vectorBitSize() / 4)));
