@@ -40,16 +40,18 @@ public final class CheckpointQuantizer {
     /** Rows quantized per step: bounds the buffer, whatever the size of the matrix. */
     private static final long CHUNK_BYTES = 16L << 20;
 
-    /** What was written: tensors quantized, kept as stored, kept because their rows are not whole blocks. */
-    public record Summary(int quantized, int kept, List<String> notWholeBlocks, long bytesIn, long bytesOut,
-                          List<Path> files) {
+    /**
+     * What was written: the number of tensors quantized and kept as stored, the linear weights kept because their
+     * rows are not whole blocks, and the bytes of tensor data read and written.
+     */
+    public record Summary(int quantized, int kept, List<String> notWholeBlocks, long bytesIn, long bytesOut) {
     }
 
     private CheckpointQuantizer() {
     }
 
     /** Whether the tensor {@code name} of shape {@code shape} is stored as {@code type} in the quantized copy. */
-    public static boolean quantizes(String name, long[] shape, DType type) {
+    static boolean quantizes(String name, long[] shape, DType type) {
         return isLinearWeight(name) && shape.length == 2 && shape[1] % type.blockSize() == 0;
     }
 
@@ -71,17 +73,19 @@ public final class CheckpointQuantizer {
         int quantized = 0, kept = 0;
         List<String> notWholeBlocks = new ArrayList<>();
         long bytesIn = 0, bytesOut = 0;
-        List<Path> files = new ArrayList<>();
         try (SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(source)) {
+            for (String name : checkpoint.names()) {
+                DType stored = checkpoint.info(name).dtype();
+                if (stored.isQuantized()) {
+                    throw new IllegalArgumentException(source + ": " + name + " is already " + stored
+                            + "; quantize an F32, F16 or BF16 checkpoint");
+                }
+            }
             Files.createDirectories(out);
             for (SafetensorsFile file : checkpoint.files()) {
                 List<TensorInfo> infos = new ArrayList<>();
                 for (String name : file.names()) {
                     TensorInfo info = file.info(name);
-                    if (info.dtype().isQuantized()) {
-                        throw new IllegalArgumentException(file.path() + ": " + name + " is already " + info.dtype()
-                                + "; quantize an F32, F16 or BF16 checkpoint");
-                    }
                     boolean quantize = quantizes(name, info.shape(), type);
                     if (!quantize && isLinearWeight(name)) {
                         notWholeBlocks.add(name);
@@ -104,11 +108,10 @@ public final class CheckpointQuantizer {
                         progress.accept(tensor.byteSize());
                     }
                 }
-                files.add(target);
             }
         }
         copyOtherFiles(source, out, bytesOut);
-        return new Summary(quantized, kept, List.copyOf(notWholeBlocks), bytesIn, bytesOut, List.copyOf(files));
+        return new Summary(quantized, kept, List.copyOf(notWholeBlocks), bytesIn, bytesOut);
     }
 
     private static void writeQuantized(SafetensorsWriter writer, String name, Tensor matrix, DType type)

@@ -105,5 +105,6 @@ class CheckpointQuantizerTest {
                 () -> CheckpointQuantizer.quantize(q8, dir.resolve("again"), DType.Q4_0, done -> { }));
         assertTrue(error.getMessage().endsWith("is already Q8_0; quantize an F32, F16 or BF16 checkpoint"),
                 error.getMessage());
+        assertTrue(Files.notExists(dir.resolve("again")), "nothing written");
     }
 }
