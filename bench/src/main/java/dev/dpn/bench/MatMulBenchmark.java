@@ -30,7 +30,7 @@ public class MatMulBenchmark {
     public int m;
     @Param({"4096x4096", "11008x4096", "4096x11008"})
     public String shape;
-    @Param({"F32", "F16"})
+    @Param({"F32", "F16", "Q8_0", "Q4_0"})
     public DType dtype;
     @Param("2")
     public int threads;

@@ -96,7 +96,7 @@ final class RandomModelCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static void requireEmptyOrAbsent(Path folder) throws IOException {
+    static void requireEmptyOrAbsent(Path folder) throws IOException {
         if (Files.exists(folder) && !Files.isDirectory(folder)) {
             throw new IllegalArgumentException("--out " + folder + " is a file, not a folder");
         }

@@ -10,8 +10,9 @@ import dev.dpn.tensors.TensorArena;
  * <p>Conventions shared by every operation:
  * <ul>
  *   <li>Activations are F32, row-major; "rows" are all leading dimensions, the last dimension is the row length.</li>
- *   <li>Weight matrices ({@code w} of {@link #matmul}, embedding tables) may be F32, F16 or BF16 and are read as
- *       stored (zero copy from the mapped file); small parameter vectors (norm weights, biases) are F32.</li>
+ *   <li>Weight matrices ({@code w} of {@link #matmul}, embedding tables) may be F32, F16 or BF16 (matmul weights
+ *       also Q8_0 or Q4_0) and are read as stored (zero copy from the mapped file); small parameter vectors
+ *       (norm weights, biases) are F32.</li>
  *   <li>Outputs are written into caller-provided tensors; an output may alias an input where noted.</li>
  *   <li>Shapes and dtypes are checked on entry; a mismatch is an {@link IllegalArgumentException} naming both.</li>
  * </ul>
@@ -25,7 +26,10 @@ public interface Backend extends AutoCloseable {
     /** Allocates a zeroed tensor in memory this backend's kernels can use, owned by {@code arena}. */
     Tensor allocate(TensorArena arena, DType dtype, long... shape);
 
-    /** {@code y[m,n] = Σk x[m,k]·w[n,k] (+ bias[n])}: x [M,K] F32, w [N,K] F32/F16/BF16, bias [N] F32 or null. */
+    /**
+     * {@code y[m,n] = Σk x[m,k]·w[n,k] (+ bias[n])}: x [M,K] F32, w [N,K] F32/F16/BF16, or Q8_0/Q4_0 with K a
+     * multiple of their 32-weight blocks (every row then starts on a block); bias [N] F32 or null.
+     */
     void matmul(Tensor x, Tensor w, Tensor bias, Tensor y);
 
     /** Gathers rows {@code ids} of {@code table} [V,D] (any float dtype) into {@code out} [ids.length, D] F32. */

@@ -17,10 +17,14 @@ public final class Contracts {
     public static int[] matmul(Tensor x, Tensor w, Tensor bias, Tensor y) {
         requireF32("matmul", "x", x);
         requireF32("matmul", "y", y);
-        requireWeight("matmul", "w", w);
+        DType type = w.dtype();
+        require(isFloatWeight(type) || type == DType.Q8_0 || type == DType.Q4_0,
+                "matmul: w must be F32, F16, BF16, Q8_0 or Q4_0, got %s", w);
         require(w.rank() == 2, "matmul: w must be [N,K], got %s", w);
         int k = w.intDim(1);
         int n = w.intDim(0);
+        require(k % type.blockSize() == 0, "matmul: %s weights come in blocks of %d along K, but w %s has K = %d",
+                type, type.blockSize(), w, k);
         require(x.dim(-1) == k, "matmul: x %s does not match w %s in K", x, w);
         int m = Math.toIntExact(x.rowCount());
         require(y.dim(-1) == n && y.rowCount() == m, "matmul: y %s is not [%d,%d] for x %s, w %s", y, m, n, x, w);
@@ -137,9 +141,11 @@ public final class Contracts {
     }
 
     private static void requireWeight(String op, String what, Tensor t) {
-        DType d = t.dtype();
-        require(d == DType.F32 || d == DType.F16 || d == DType.BF16, "%s: %s must be F32, F16 or BF16, got %s", op,
-                what, t);
+        require(isFloatWeight(t.dtype()), "%s: %s must be F32, F16 or BF16, got %s", op, what, t);
+    }
+
+    private static boolean isFloatWeight(DType type) {
+        return type == DType.F32 || type == DType.F16 || type == DType.BF16;
     }
 
     private static void sameShape(String op, Tensor a, Tensor b) {

@@ -1,5 +1,6 @@
 package dev.dpn.kernels.cpu;
 
+import static dev.dpn.kernels.cpu.MatMulWeights.BLOCK;
 import static dev.dpn.kernels.cpu.MatMulWeights.F;
 import static dev.dpn.kernels.cpu.MatMulWeights.F16_BITS;
 import static dev.dpn.kernels.cpu.MatMulWeights.F16_MAX_FINITE;
@@ -7,10 +8,12 @@ import static dev.dpn.kernels.cpu.MatMulWeights.F16_SCALE;
 import static dev.dpn.kernels.cpu.MatMulWeights.HALVES;
 import static dev.dpn.kernels.cpu.MatMulWeights.INTS;
 import static dev.dpn.kernels.cpu.MatMulWeights.LE;
+import static dev.dpn.kernels.cpu.MatMulWeights.QUARTERS;
 
 import dev.dpn.tensors.DType;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -70,6 +73,8 @@ final class Gemv {
                     sums[j - first] += switch (type) {
                         case F16 -> dotF16(w, wIndex, x, p, length);
                         case BF16 -> dotBf16(w, wIndex, x, p, length);
+                        case Q8_0 -> dotQ8(w, wIndex, x, p, length);
+                        case Q4_0 -> dotQ4(w, wIndex, x, p, length);
                         default -> dotF32(w, wIndex, x, p, length);
                     };
                 }
@@ -152,7 +157,76 @@ final class Gemv {
         return tail(DType.BF16, w, wIndex, x, xIndex, k, p, sum0.add(sum1).reduceLanes(VectorOperators.ADD));
     }
 
-    /** Adds the last {@code k − p} products, fewer than two vectors' worth, one at a time. */
+    /*
+     * The quantized dot products take two blocks per step, one per accumulator. Within a block the products of its
+     * 32 weights with x are summed unscaled, and the block's sum is scaled once, by an FMA into the accumulator:
+     * with one accumulator, the latency of that FMA would hold every block back.
+     */
+
+    private static float dotQ8(MemorySegment w, long wIndex, MemorySegment x, long xIndex, int k) {
+        FloatVector sum0 = FloatVector.zero(F);
+        FloatVector sum1 = FloatVector.zero(F);
+        int lanes = F.length();
+        int bytes = DType.Q8_0.blockBytes();
+        long block = wIndex / BLOCK * bytes;
+        int p = 0;
+        for (; p <= k - 2 * BLOCK; p += 2 * BLOCK, block += 2 * bytes) {
+            FloatVector block0 = FloatVector.zero(F);
+            FloatVector block1 = FloatVector.zero(F);
+            for (int part = 0; part < BLOCK; part += lanes) {
+                FloatVector q0 = (FloatVector) ByteVector.fromMemorySegment(QUARTERS, w, block + 2 + part, LE)
+                        .convertShape(VectorOperators.B2F, F, 0);
+                FloatVector q1 = (FloatVector) ByteVector.fromMemorySegment(QUARTERS, w, block + bytes + 2 + part, LE)
+                        .convertShape(VectorOperators.B2F, F, 0);
+                block0 = q0.fma(FloatVector.fromMemorySegment(F, x, 4 * (xIndex + p + part), LE), block0);
+                block1 = q1.fma(FloatVector.fromMemorySegment(F, x, 4 * (xIndex + p + BLOCK + part), LE), block1);
+            }
+            float scale0 = Float.float16ToFloat(w.get(DType.SHORT, block));
+            float scale1 = Float.float16ToFloat(w.get(DType.SHORT, block + bytes));
+            sum0 = block0.fma(FloatVector.broadcast(F, scale0), sum0);
+            sum1 = block1.fma(FloatVector.broadcast(F, scale1), sum1);
+        }
+        return tail(DType.Q8_0, w, wIndex, x, xIndex, k, p, sum0.add(sum1).reduceLanes(VectorOperators.ADD));
+    }
+
+    /** Q4_0 as {@link MatMulWeights#decode} unpacks it: byte j holds weights j and j + 16 of its block. */
+    private static float dotQ4(MemorySegment w, long wIndex, MemorySegment x, long xIndex, int k) {
+        FloatVector sum0 = FloatVector.zero(F);
+        FloatVector sum1 = FloatVector.zero(F);
+        int lanes = F.length();
+        int bytes = DType.Q4_0.blockBytes();
+        long block = wIndex / BLOCK * bytes;
+        int half = BLOCK / 2;
+        int p = 0;
+        for (; p <= k - 2 * BLOCK; p += 2 * BLOCK, block += 2 * bytes) {
+            FloatVector block0 = FloatVector.zero(F);
+            FloatVector block1 = FloatVector.zero(F);
+            for (int part = 0; part < half; part += lanes) {
+                IntVector packed0 = (IntVector) ByteVector.fromMemorySegment(QUARTERS, w, block + 2 + part, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, INTS, 0);
+                IntVector packed1 = (IntVector) ByteVector.fromMemorySegment(QUARTERS, w, block + bytes + 2 + part, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, INTS, 0);
+                long at = 4 * (xIndex + p + part);
+                block0 = ((FloatVector) packed0.and(0x0F).sub(8).convert(VectorOperators.I2F, 0))
+                        .fma(FloatVector.fromMemorySegment(F, x, at, LE), block0);
+                block0 = ((FloatVector) packed0.lanewise(VectorOperators.LSHR, 4).sub(8)
+                        .convert(VectorOperators.I2F, 0))
+                        .fma(FloatVector.fromMemorySegment(F, x, at + 4 * half, LE), block0);
+                block1 = ((FloatVector) packed1.and(0x0F).sub(8).convert(VectorOperators.I2F, 0))
+                        .fma(FloatVector.fromMemorySegment(F, x, at + 4 * BLOCK, LE), block1);
+                block1 = ((FloatVector) packed1.lanewise(VectorOperators.LSHR, 4).sub(8)
+                        .convert(VectorOperators.I2F, 0))
+                        .fma(FloatVector.fromMemorySegment(F, x, at + 4 * (BLOCK + half), LE), block1);
+            }
+            float scale0 = Float.float16ToFloat(w.get(DType.SHORT, block));
+            float scale1 = Float.float16ToFloat(w.get(DType.SHORT, block + bytes));
+            sum0 = block0.fma(FloatVector.broadcast(F, scale0), sum0);
+            sum1 = block1.fma(FloatVector.broadcast(F, scale1), sum1);
+        }
+        return tail(DType.Q4_0, w, wIndex, x, xIndex, k, p, sum0.add(sum1).reduceLanes(VectorOperators.ADD));
+    }
+
+    /** Adds the last {@code k − p} products, fewer than two vectors' (or blocks') worth, one at a time. */
     private static float tail(DType type, MemorySegment w, long wIndex, MemorySegment x, long xIndex, int k, int p,
                               float sum) {
         for (; p < k; p++) {

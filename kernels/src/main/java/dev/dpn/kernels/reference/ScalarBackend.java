@@ -32,7 +32,8 @@ public final class ScalarBackend implements Backend {
             for (int j = 0; j < n; j++) {
                 double sum = bias == null ? 0 : bias.getFloat(j);
                 for (int p = 0; p < k; p++) {
-                    sum += (double) x.getFloat((long) i * k + p) * w.getFloat((long) j * k + p);
+                    // DType reads block-quantized weights too, which Tensor's element access refuses.
+                    sum += (double) x.getFloat((long) i * k + p) * w.dtype().getFloat(w.data(), (long) j * k + p);
                 }
                 y.setFloat((long) i * n + j, (float) sum);
             }

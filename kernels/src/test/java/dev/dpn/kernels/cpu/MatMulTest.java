@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.dpn.kernels.reference.ScalarBackend;
+import dev.dpn.tensors.BlockQuantizer;
 import dev.dpn.tensors.DType;
 import dev.dpn.tensors.Tensor;
 import dev.dpn.tensors.TensorArena;
@@ -50,9 +51,19 @@ class MatMulTest {
             {Gemm.MR + 1, 1, 1}, {25, 3, 7}, {9, Gemm.NR, 1},    // one column, fewer columns than a strip, K = 1
             {40, 2 * Gemm.NR - 1, 3 * lanes},                    // one column block: rows split across the team
         };
+        // Quantized weights need K in whole blocks of 32; an odd block count leaves the dot products a block tail.
+        int block = MatMulWeights.BLOCK;
+        int[][] quantizedShapes = {
+            {0, 5, block},
+            {1, 1, block}, {1, 3, 3 * block}, {2, 17, 5 * block},
+            {gemvRows, 33, 3 * block}, {gemvRows + 1, 33, 3 * block},
+            {3 * Gemm.MR + 1, Gemm.NC + Gemm.NR + 3, Gemm.KC + block},
+            {Gemm.MR + 1, 1, block}, {9, Gemm.NR, block}, {40, 2 * Gemm.NR - 1, 2 * block},
+            {1, 5, 4096 + 3 * block},                            // past Gemv's K block, odd blocks on both sides
+        };
         List<Arguments> cases = new ArrayList<>();
-        for (DType type : List.of(DType.F32, DType.F16, DType.BF16)) {
-            for (int[] s : shapes) {
+        for (DType type : List.of(DType.F32, DType.F16, DType.BF16, DType.Q8_0, DType.Q4_0)) {
+            for (int[] s : type.isQuantized() ? quantizedShapes : shapes) {
                 cases.add(Arguments.of(type, s[0], s[1], s[2]));
             }
         }
@@ -66,7 +77,7 @@ class MatMulTest {
             var random = new SplittableRandom(31L * m + 17L * n + k);
             Tensor x = fill(arena.allocate(DType.F32, m, k), random);
             // Weights come from mapped files at any byte offset: cover every misalignment of a 4-byte float.
-            Tensor w = fill(misaligned(arena, type, n, k, (m + n + k) % 4), random);
+            Tensor w = weights(arena, type, n, k, (m + n + k) % 4, random);
             Tensor bias = (m + n) % 2 == 0 ? fill(arena.allocate(DType.F32, n), random) : null;
             Tensor expected = arena.allocate(DType.F32, m, n);
             Tensor actual = arena.allocate(DType.F32, m, n);
@@ -82,7 +93,8 @@ class MatMulTest {
                 for (int j = 0; j < n; j++) {
                     double magnitude = bias == null ? 0 : Math.abs(bias.getFloat(j));
                     for (int p = 0; p < k; p++) {
-                        magnitude += Math.abs((double) x.getFloat((long) i * k + p) * w.getFloat((long) j * k + p));
+                        magnitude += Math.abs((double) x.getFloat((long) i * k + p)
+                                * type.getFloat(w.data(), (long) j * k + p));
                     }
                     // Any float32 summation order of K products and the bias errs by at most (K + 1)·u·Σ|terms|
                     // (u = 2^-24, FMA products exact); the reference's rounding to float adds u·|y| ≤ u·Σ|terms|.
@@ -119,6 +131,43 @@ class MatMulTest {
         }
     }
 
+    /** Every byte of a Q8_0 block and every nibble pair of a Q4_0 block, under a scale that is not a power of 2. */
+    @ParameterizedTest
+    @EnumSource(names = {"Q8_0", "Q4_0"})
+    void decodesEveryQuantizedValueLikeDType(DType type) {
+        try (var arena = new TensorArena()) {
+            int blocks = 256 / (type == DType.Q8_0 ? 32 : 16);
+            MemorySegment bytes = arena.arena().allocate(blocks * type.blockBytes() + 1L).asSlice(1);
+            int value = 0;
+            for (int b = 0; b < blocks; b++) {
+                long block = (long) b * type.blockBytes();
+                bytes.set(DType.SHORT, block, Float.floatToFloat16(-0.37f * (b + 1)));
+                for (long at = block + 2; at < block + type.blockBytes(); at++) {
+                    bytes.set(java.lang.foreign.ValueLayout.JAVA_BYTE, at, (byte) value++);
+                }
+            }
+            int count = blocks * MatMulWeights.BLOCK;
+            float[] decoded = new float[count];
+            MatMulWeights.decode(type, bytes, 0, decoded, count);
+            for (int i = 0; i < count; i++) {
+                assertEquals(type.getFloat(bytes, i), decoded[i], type + " element " + i);
+            }
+        }
+    }
+
+    @Test
+    void quantizedWeightsNeedWholeBlocksAlongK() {
+        try (var arena = new TensorArena()) {
+            Tensor w = arena.allocate(DType.Q8_0, 32, 1);
+            Tensor x = arena.allocate(DType.F32, 1, 1);
+            Tensor y = arena.allocate(DType.F32, 1, 32);
+            var error = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> twoThreads.matmul(x, w, null, y));
+            assertEquals("matmul: Q8_0 weights come in blocks of 32 along K, but w Tensor[Q8_0 [32, 1]] has K = 1",
+                    error.getMessage());
+        }
+    }
+
     @Test
     void infiniteF16WeightsGiveInfiniteOutputs() {
         try (var arena = new TensorArena()) {
@@ -138,10 +187,17 @@ class MatMulTest {
         }
     }
 
-    private static Tensor misaligned(TensorArena arena, DType type, int rows, int cols, int offset) {
+    /** Random weights at byte offset {@code offset}; quantized ones are rounded from F32 as a checkpoint's are. */
+    private static Tensor weights(TensorArena arena, DType type, int rows, int cols, int offset,
+                                  SplittableRandom random) {
         long bytes = type.byteSize((long) rows * cols);
         MemorySegment segment = arena.arena().allocate(bytes + offset, 64).asSlice(offset, bytes);
-        return Tensor.of(segment, type, rows, cols);
+        Tensor w = Tensor.of(segment, type, rows, cols);
+        if (!type.isQuantized()) {
+            return fill(w, random);
+        }
+        BlockQuantizer.quantize(fill(arena.allocate(DType.F32, rows, cols), random), w);
+        return w;
     }
 
     private static Tensor fill(Tensor t, SplittableRandom random) {

@@ -50,13 +50,36 @@ final class CheckpointWeights {
         return checkpoint.contains(stored(name));
     }
 
-    /** A weight matrix (or table) read in place: F32, F16 or BF16. */
+    /**
+     * The weight matrix of a linear layer, read in place by {@link Backend#matmul}: F32, F16, BF16, or Q8_0/Q4_0
+     * with rows a whole number of 32-weight blocks.
+     */
     Tensor matrix(String name, long... shape) {
         Tensor tensor = checked(name, shape);
         DType dtype = tensor.dtype();
+        if (dtype.isQuantized()) {
+            if ((dtype == DType.Q8_0 || dtype == DType.Q4_0) && shape[shape.length - 1] % dtype.blockSize() == 0) {
+                return tensor;
+            }
+            throw new ModelLoadException(folder + ": " + stored(name) + " is " + dtype + " with rows of "
+                    + shape[shape.length - 1] + "; quantized weights need rows in whole blocks of "
+                    + dtype.blockSize());
+        }
+        return requireFloat(name, tensor, "weights must be F32, F16, BF16, Q8_0 or Q4_0");
+    }
+
+    /**
+     * A weight read in place by other operations (embedding tables, the patch convolution): F32, F16 or BF16,
+     * which those operations read element by element.
+     */
+    Tensor table(String name, long... shape) {
+        return requireFloat(name, checked(name, shape), "embeddings and convolutions must be F32, F16 or BF16");
+    }
+
+    private Tensor requireFloat(String name, Tensor tensor, String rule) {
+        DType dtype = tensor.dtype();
         if (dtype != DType.F32 && dtype != DType.F16 && dtype != DType.BF16) {
-            throw new ModelLoadException(folder + ": " + stored(name) + " is " + dtype + "; weights must be F32, F16 "
-                    + "or BF16");
+            throw new ModelLoadException(folder + ": " + stored(name) + " is " + dtype + "; " + rule);
         }
         return tensor;
     }

@@ -51,7 +51,7 @@ final class ClipVisionTower {
             layers.add(ClipLayer.load(weights, PREFIX + "encoder.layers." + i, c, activation));
         }
         return new ClipVisionTower(c, llava.visionFeatureSelectStrategy() == LlavaConfig.FeatureSelect.DEFAULT,
-                weights.matrix(embeddings + "patch_embedding.weight", d, c.numChannels(), p, p),
+                weights.table(embeddings + "patch_embedding.weight", d, c.numChannels(), p, p),
                 weights.vector(embeddings + "class_embedding", d),
                 weights.vector(embeddings + "position_embedding.weight", c.patchCount() + 1, d),
                 LayerNorm.load(weights, PREFIX + "pre_layrnorm", d, c.layerNormEps()),

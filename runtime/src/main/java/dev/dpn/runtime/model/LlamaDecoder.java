@@ -13,7 +13,7 @@ record LlamaDecoder(Tensor embedTokens, List<LlamaLayer> layers, RmsNorm norm, T
 
     static LlamaDecoder load(CheckpointWeights weights, LlavaConfig llava) {
         TextConfig c = llava.textConfig();
-        Tensor embedTokens = weights.matrix(PREFIX + "embed_tokens.weight", c.vocabSize(), c.hiddenSize());
+        Tensor embedTokens = weights.table(PREFIX + "embed_tokens.weight", c.vocabSize(), c.hiddenSize());
         List<LlamaLayer> layers = new ArrayList<>();
         for (int i = 0; i < c.numHiddenLayers(); i++) {
             layers.add(LlamaLayer.load(weights, PREFIX + "layers." + i, c));

@@ -67,6 +67,27 @@ class ModelRejectionTest {
     }
 
     @Test
+    void quantizedEmbeddingsAreRefused() throws Exception {
+        String embeddings = "language_model.model.embed_tokens.weight";
+        Path folder = copyOf("adaptive_1_2_4");
+        rewriteWeights(folder, info -> info.name().equals(embeddings) ? new TensorInfo(embeddings, DType.Q8_0,
+                info.shape()) : info);
+        assertEquals(folder + ": " + embeddings + " is Q8_0; embeddings and convolutions must be F32, F16 or BF16",
+                loadFailure(folder));
+    }
+
+    @Test
+    void quantizedRowsMustBeWholeBlocks() throws Exception {
+        // The projector's first layer reads 16 vision features: not a whole 32-weight block per row.
+        String projector = "multi_modal_projector.linear_1.weight";
+        Path narrow = copyOf("adaptive_1_2_4");
+        rewriteWeights(narrow, info -> info.name().equals(projector) ? new TensorInfo(projector, DType.Q4_0,
+                info.shape()) : info);
+        assertEquals(narrow + ": " + projector + " is Q4_0 with rows of 16; quantized weights need rows in whole "
+                + "blocks of 32", loadFailure(narrow));
+    }
+
+    @Test
     void aMissingRouterIsNamed() throws Exception {
         Path folder = copyOf("adaptive_1_2_4");
         rewriteWeights(folder, info -> info.name().contains("layers.2.pooling_router.predictor") ? null : info);
