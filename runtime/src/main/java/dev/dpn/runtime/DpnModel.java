@@ -14,11 +14,9 @@ import dev.dpn.runtime.sampling.Sampler;
 import dev.dpn.runtime.text.ChatTemplate;
 import dev.dpn.runtime.text.StreamDecoder;
 import dev.dpn.runtime.text.Tokenizer;
-import dev.dpn.tensors.DType;
 import dev.dpn.tensors.Tensor;
 import dev.dpn.tensors.TensorArena;
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -213,7 +211,7 @@ public final class DpnModel implements AutoCloseable {
         long ttftNanos = 0, decodeNanos = 0;
         int count = 0, decodeSteps = 0;
         while (true) {
-            MemorySegment.copy(logits.data(), DType.FLOAT, 0, row, 0, vocabulary);
+            backend.download(logits.rows(0, vocabulary), row);
             int token = sampler.sample(row);
             if (count == 0) {
                 ttftNanos = System.nanoTime() - start;
