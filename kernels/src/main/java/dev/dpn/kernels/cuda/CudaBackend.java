@@ -68,7 +68,9 @@ public final class CudaBackend implements Backend {
         this.deviceName = "cuda:" + ordinal;
         int major = driver.deviceAttribute(device, CudaDriver.ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
         int minor = driver.deviceAttribute(device, CudaDriver.ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
-        this.label = driver.deviceName(device) + " (compute " + major + "." + minor + ")";
+        int driverVersion = driver.driverVersion();
+        this.label = driver.deviceName(device) + " (compute " + major + "." + minor + ", driver for CUDA "
+                + driverVersion / 1000 + "." + driverVersion % 1000 / 10 + ")";
         if (major < 8) {
             throw new CudaUnavailableException("the CUDA device " + label + " is too old: dpn's kernels need compute "
                     + "capability 8.0 or newer");
@@ -102,7 +104,7 @@ public final class CudaBackend implements Backend {
         return new CudaBackend(CudaDriver.load(), ordinal);
     }
 
-    /** The GPU's name and compute capability. */
+    /** The GPU's name, compute capability and the CUDA version its driver supports. */
     public String deviceLabel() {
         return label;
     }
@@ -193,19 +195,15 @@ public final class CudaBackend implements Backend {
     public void copy(Tensor src, Tensor out) {
         Contracts.copy(src, out);
         long dst = device(out, "copy out");
-        long from;
-        if (src.isHost()) {
-            from = staged.reserve(src.byteSize());
-            driver.copyHostToDeviceAsync(from, src.data(), src.byteSize(), stream);
-        } else {
-            from = src.deviceMemory().address();
-        }
         if (src.dtype() == DType.F32) {
-            if (from != dst) {
-                driver.copyDeviceToDeviceAsync(dst, from, src.byteSize(), stream);
+            if (src.isHost()) {
+                driver.copyHostToDeviceAsync(dst, src.data(), src.byteSize(), stream);
+            } else if (src.deviceMemory().address() != dst) {
+                driver.copyDeviceToDeviceAsync(dst, src.deviceMemory().address(), src.byteSize(), stream);
             }
             return;
         }
+        long from = src.isHost() ? upload(src) : src.deviceMemory().address();
         args.clear().pointer(from).i32(dtypeCode(src.dtype())).pointer(dst).i64(src.size());
         launchElementwise(Kernel.CONVERT_TO_F32, src.size());
     }
@@ -312,13 +310,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void patchEmbed(Tensor pixels, Tensor weight, Tensor bias, Tensor out) {
         Contracts.patchEmbed(pixels, weight, bias, out);
-        long image;
-        if (pixels.isHost()) {
-            image = staged.reserve(pixels.byteSize());
-            driver.copyHostToDeviceAsync(image, pixels.data(), pixels.byteSize(), stream);
-        } else {
-            image = pixels.deviceMemory().address();
-        }
+        long image = pixels.isHost() ? upload(pixels) : pixels.deviceMemory().address();
         args.clear().pointer(image).pointer(weights.address(weight)).i32(dtypeCode(weight.dtype()))
                 .pointer(bias == null ? 0 : device(bias, "patchEmbed bias")).i32(pixels.intDim(0))
                 .i32(pixels.intDim(1)).i32(pixels.intDim(2)).i32(weight.intDim(0)).i32(weight.intDim(2))
@@ -367,6 +359,13 @@ public final class CudaBackend implements Backend {
         return t.deviceMemory().address();
     }
 
+    /** Copies a host tensor's bytes to the staging buffer, for one operation to read. */
+    private long upload(Tensor host) {
+        long address = staged.reserve(host.byteSize());
+        driver.copyHostToDeviceAsync(address, host.data(), host.byteSize(), stream);
+        return address;
+    }
+
     /** Copies {@code values} to the device index buffer; the driver stages pageable memory before returning. */
     private long upload(int[] values) {
         long bytes = (long) values.length * Integer.BYTES;
@@ -394,6 +393,10 @@ public final class CudaBackend implements Backend {
     }
 
     private void launch(Kernel kernel, int gridX, int gridY, int block, int sharedBytes) {
+        if (!args.matches(kernel.parameters())) {
+            throw new IllegalStateException("kernel " + kernel.entry() + " takes (" + kernel.parameters() + "), "
+                    + "launched with (" + args.kinds() + ")");
+        }
         driver.launch(kernel.entry(), functions.get(kernel), gridX, gridY, 1, block, sharedBytes, stream,
                 args.pointers());
     }

@@ -18,6 +18,8 @@ final class LaunchArgs {
 
     private final MemorySegment values;
     private final MemorySegment pointers;
+    /** The kind of each argument so far, in {@link Kernel#parameters} letters. */
+    private final char[] kinds = new char[SLOTS];
     private int count;
 
     LaunchArgs(Arena arena) {
@@ -36,32 +38,52 @@ final class LaunchArgs {
 
     /** A device pointer, or 0 for a null one. */
     LaunchArgs pointer(long address) {
-        values.set(JAVA_LONG, 8L * slot(), address);
+        values.set(JAVA_LONG, 8L * slot('p'), address);
         return this;
     }
 
     LaunchArgs i64(long value) {
-        return pointer(value);
+        values.set(JAVA_LONG, 8L * slot('l'), value);
+        return this;
     }
 
     LaunchArgs i32(int value) {
-        values.set(JAVA_INT, 8L * slot(), value);
+        values.set(JAVA_INT, 8L * slot('i'), value);
         return this;
     }
 
     LaunchArgs f32(float value) {
-        values.set(JAVA_FLOAT, 8L * slot(), value);
+        values.set(JAVA_FLOAT, 8L * slot('f'), value);
         return this;
+    }
+
+    /** Whether the arguments so far are exactly {@code parameters}, in {@link Kernel#parameters} letters. */
+    boolean matches(String parameters) {
+        if (parameters.length() != count) {
+            return false;
+        }
+        for (int i = 0; i < count; i++) {
+            if (parameters.charAt(i) != kinds[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The arguments so far, in {@link Kernel#parameters} letters: for error messages. */
+    String kinds() {
+        return new String(kinds, 0, count);
     }
 
     MemorySegment pointers() {
         return pointers;
     }
 
-    private int slot() {
+    private int slot(char kind) {
         if (count == SLOTS) {
             throw new IllegalStateException("more than " + SLOTS + " kernel arguments");
         }
+        kinds[count] = kind;
         return count++;
     }
 }
