@@ -54,6 +54,8 @@ public final class CudaBackend implements Backend {
     private MemorySegment hostStaging = MemorySegment.NULL;
     private int attentionSharedLimit = DEFAULT_SHARED_BYTES;
     private volatile boolean closed;
+    /** The last thread this backend made its context current on. */
+    private Thread boundThread;
 
     private CudaBackend(CudaDriver driver, int ordinal) {
         this.driver = driver;
@@ -76,13 +78,20 @@ public final class CudaBackend implements Backend {
                     + "capability 8.0 or newer");
         }
         this.context = driver.retainPrimaryContext(device);
-        driver.setCurrent(context);
-        this.stream = driver.streamCreate();
-        this.module = driver.moduleLoadData(ptx(major >= 9 ? "sm_90" : "sm_80"));
-        for (Kernel kernel : Kernel.values()) {
-            functions.put(kernel, driver.moduleGetFunction(module, kernel.entry()));
+        try {
+            driver.setCurrent(context);
+            boundThread = Thread.currentThread();
+            this.stream = driver.streamCreate();
+            this.module = driver.moduleLoadData(ptx(major >= 9 ? "sm_90" : "sm_80"));
+            for (Kernel kernel : Kernel.values()) {
+                functions.put(kernel, driver.moduleGetFunction(module, kernel.entry()));
+            }
+            this.cublas = Cublas.open(stream);
+        } catch (RuntimeException e) {
+            // Releasing the last reference destroys the context with its stream and module.
+            driver.releasePrimaryContext(device);
+            throw e;
         }
-        this.cublas = Cublas.open(stream);
         this.weights = new DeviceWeights(driver);
         this.narrowed = new DeviceBuffer(driver, stream);
         this.staged = new DeviceBuffer(driver, stream);
@@ -122,7 +131,7 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor allocate(TensorArena arena, DType dtype, long... shape) {
         long bytes = dtype.byteSize(Tensor.elementCount(shape));
-        driver.setCurrent(context);
+        enter();
         long address = driver.memAlloc(Math.max(bytes, 1));
         driver.zeroAsync(address, Math.max(bytes, 1), stream);
         // The arena frees the device memory when it closes, like its host allocations.
@@ -130,9 +139,22 @@ public final class CudaBackend implements Backend {
         return Tensor.onDevice(new Tensor.DeviceMemory(deviceName, address), dtype, shape);
     }
 
+    /**
+     * Makes the context current on the calling thread, once per thread change: the driver and cuBLAS act on the
+     * thread's current context, and a backend may be called from one thread at a time but not always the same one.
+     */
+    private void enter() {
+        Thread thread = Thread.currentThread();
+        if (thread != boundThread) {
+            driver.setCurrent(context);
+            boundThread = thread;
+        }
+    }
+
     private void free(long address) {
         if (!closed) {
             driver.setCurrent(context);
+            boundThread = Thread.currentThread();
             driver.streamSynchronize(stream);
             driver.memFree(address);
         }
@@ -141,6 +163,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void download(Tensor src, float[] dst) {
         Contracts.download(src, dst);
+        enter();
         if (src.isHost()) {
             Backend.super.download(src, dst);
             return;
@@ -155,6 +178,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void matmul(Tensor x, Tensor w, Tensor bias, Tensor y) {
         int[] mnk = Contracts.matmul(x, w, bias, y);
+        enter();
         int m = mnk[0], n = mnk[1], k = mnk[2];
         long weight = weights.address(w);
         long out = device(y, "matmul y");
@@ -185,6 +209,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void embed(Tensor table, int[] ids, Tensor out) {
         Contracts.embed(table, ids, out);
+        enter();
         int d = table.intDim(1);
         args.clear().pointer(weights.address(table)).i32(dtypeCode(table.dtype())).pointer(upload(ids))
                 .pointer(device(out, "embed out")).i32(d).i32(ids.length);
@@ -194,6 +219,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void copy(Tensor src, Tensor out) {
         Contracts.copy(src, out);
+        enter();
         long dst = device(out, "copy out");
         if (src.dtype() == DType.F32) {
             if (src.isHost()) {
@@ -211,6 +237,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void rmsNorm(Tensor x, Tensor weight, float eps, Tensor out) {
         Contracts.rowNorm("rmsNorm", x, weight, null, out);
+        enter();
         args.clear().pointer(device(x, "rmsNorm x")).pointer(device(weight, "rmsNorm weight")).f32(eps)
                 .pointer(device(out, "rmsNorm out")).i32(x.intDim(-1));
         launchRows(Kernel.RMS_NORM, x.rowCount());
@@ -219,6 +246,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void layerNorm(Tensor x, Tensor weight, Tensor bias, float eps, Tensor out) {
         Contracts.rowNorm("layerNorm", x, weight, bias, out);
+        enter();
         args.clear().pointer(device(x, "layerNorm x")).pointer(device(weight, "layerNorm weight"))
                 .pointer(device(bias, "layerNorm bias")).f32(eps).pointer(device(out, "layerNorm out"))
                 .i32(x.intDim(-1));
@@ -228,6 +256,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void softmax(Tensor x, float scale) {
         Contracts.elementwise("softmax", x, null, x);
+        enter();
         args.clear().pointer(device(x, "softmax x")).f32(scale).i32(x.intDim(-1));
         launchRows(Kernel.SOFTMAX_ROWS, x.rowCount());
     }
@@ -235,6 +264,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void activate(Activation f, Tensor x, Tensor out) {
         Contracts.elementwise("activate", x, null, out);
+        enter();
         args.clear().i32(f.ordinal()).pointer(device(x, "activate x")).pointer(device(out, "activate out"))
                 .i64(x.size());
         launchElementwise(Kernel.ACTIVATE, x.size());
@@ -243,6 +273,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void siluGate(Tensor gate, Tensor up, Tensor out) {
         Contracts.elementwise("siluGate", gate, up, out);
+        enter();
         args.clear().pointer(device(gate, "siluGate gate")).pointer(device(up, "siluGate up"))
                 .pointer(device(out, "siluGate out")).i64(gate.size());
         launchElementwise(Kernel.SILU_GATE, gate.size());
@@ -251,6 +282,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void add(Tensor a, Tensor b, Tensor out) {
         Contracts.elementwise("add", a, b, out);
+        enter();
         args.clear().pointer(device(a, "add a")).pointer(device(b, "add b")).pointer(device(out, "add out"))
                 .i64(a.size());
         launchElementwise(Kernel.ADD, a.size());
@@ -259,6 +291,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void scale(Tensor x, float s, Tensor out) {
         Contracts.elementwise("scale", x, null, out);
+        enter();
         args.clear().pointer(device(x, "scale x")).f32(s).pointer(device(out, "scale out")).i64(x.size());
         launchElementwise(Kernel.SCALE, x.size());
     }
@@ -266,6 +299,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void rope(Tensor x, int[] positions, int headDim, float theta) {
         Contracts.rope(x, positions, headDim);
+        enter();
         int width = x.intDim(-1);
         args.clear().pointer(device(x, "rope x")).pointer(upload(positions)).i32(positions.length).i32(width)
                 .i32(headDim).f32(theta);
@@ -276,6 +310,7 @@ public final class CudaBackend implements Backend {
     public void attention(Tensor q, Tensor k, Tensor v, int kvLength, int heads, int kvHeads, boolean causal,
             float scale, Tensor out) {
         Contracts.attention(q, k, v, kvLength, heads, kvHeads, out);
+        enter();
         int tokens = Math.toIntExact(q.rowCount());
         int shared = Math.multiplyExact(kvLength, Float.BYTES);
         if (shared > attentionSharedLimit) {
@@ -293,6 +328,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void pool2d(PoolType type, Tensor x, int h, int w, int kh, int kw, Tensor out) {
         Contracts.pool2d(x, h, w, kh, kw, out);
+        enter();
         args.clear().i32(type == PoolType.MAX ? 1 : 0).pointer(device(x, "pool2d x")).i32(h).i32(w).i32(kh).i32(kw)
                 .i32(x.intDim(-1)).pointer(device(out, "pool2d out"));
         launchElementwise(Kernel.POOL2D, out.size());
@@ -301,6 +337,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void depthwiseConv2d(Tensor x, int h, int w, Tensor weight, Tensor out) {
         Contracts.depthwiseConv2d(x, h, w, weight, out);
+        enter();
         args.clear().pointer(device(x, "depthwiseConv2d x")).i32(h).i32(w).pointer(weights.address(weight))
                 .i32(weight.intDim(0)).i32(weight.intDim(1)).i32(x.intDim(-1))
                 .pointer(device(out, "depthwiseConv2d out"));
@@ -310,6 +347,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void patchEmbed(Tensor pixels, Tensor weight, Tensor bias, Tensor out) {
         Contracts.patchEmbed(pixels, weight, bias, out);
+        enter();
         long image = pixels.isHost() ? upload(pixels) : pixels.deviceMemory().address();
         args.clear().pointer(image).pointer(weights.address(weight)).i32(dtypeCode(weight.dtype()))
                 .pointer(bias == null ? 0 : device(bias, "patchEmbed bias")).i32(pixels.intDim(0))
@@ -323,7 +361,7 @@ public final class CudaBackend implements Backend {
         if (closed) {
             return;
         }
-        driver.setCurrent(context);
+        enter();
         driver.streamSynchronize(stream);
         closed = true;
         cublas.close();

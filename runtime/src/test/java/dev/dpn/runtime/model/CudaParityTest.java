@@ -24,16 +24,17 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * The embedded tiny DPN-LLaVA on the GPU against the CPU backend: the same routing decisions, the same greedy tokens,
- * logits within tolerance at the prefill and every decode step. Skipped where there is no GPU, with the reason.
+ * The embedded tiny DPN-LLaVA on the GPU against the CPU backend: the vision features, visual tokens and hidden
+ * states after every decoder layer, the same routing decisions, the same greedy tokens, logits within tolerance at
+ * the prefill and every decode step. Skipped where there is no GPU, with the reason.
  *
  * <p>Tolerance: cuBLAS prefill matmuls round activations to F16 (2⁻¹¹ relative) before each of the ~40 matmuls
- * between the image and the logits, and F32 sums run in another order; 2% of the logits' largest magnitude bounds
- * that, while a wrong kernel moves logits by O(1) of it. Router probabilities: 1e-3 absolute.
+ * between the image and the logits, and F32 sums run in another order; 2% of a stage's largest magnitude bounds
+ * that, while a wrong kernel moves values by O(1) of it. Router probabilities: 1e-3 absolute.
  */
 class CudaParityTest {
     private static final Path MODEL = Path.of("../models/tiny-dpn-llava");
-    private static final double LOGIT_TOLERANCE = 0.02;
+    private static final double TOLERANCE = 0.02;
     private static final int STEPS = 8;
 
     private static CudaBackend cuda;
@@ -49,6 +50,7 @@ class CudaParityTest {
         } catch (CudaUnavailableException e) {
             assumeTrue(false, e.getMessage());
         }
+        System.out.println("CUDA parity on " + cuda.deviceLabel() + ", cuBLAS " + cuda.cublasLibrary());
         cpu = new CpuBackend(2);
         onGpu = LlavaModel.load(MODEL, cuda);
         onCpu = LlavaModel.load(MODEL, cpu);
@@ -73,7 +75,7 @@ class CudaParityTest {
             "world/examples/count_small.png, How many dots are there?, adaptive",
             "world/eval/0009.png, What color is the background?, adaptive",
             "world/eval/0009.png, What color is the background?, none"})
-    void greedyTokensAndRoutingMatchTheCpu(String image, String question, String pooling) {
+    void stagesRoutingAndGreedyTokensMatchTheCpu(String image, String question, String pooling) {
         int[] ids = api.tokenizer().encode(ChatTemplate.SHORT.prompt(question, true), true);
         SessionOptions options = SessionOptions.defaults().withMaxNewTokens(STEPS)
                 .withRouterTokenId(api.tokenizer().specialIds().router().orElse(-1));
@@ -85,8 +87,14 @@ class CudaParityTest {
                 LlavaSession cpuSession = onCpu.newSession(options)) {
             Tensor pixels = new ClipImageProcessor(onCpu.config().visionConfig().imageSize(), ResizeMode.PAD)
                     .preprocess(Path.of("..").resolve(image), arena);
-            Tensor gpuLogits = gpuSession.prefill(ids, pixels);
-            Tensor cpuLogits = cpuSession.prefill(ids, pixels);
+            PrefillRecorder gpuStages = new PrefillRecorder(cuda), cpuStages = new PrefillRecorder(cpu);
+            Tensor gpuLogits = gpuSession.prefill(ids, pixels, gpuStages);
+            Tensor cpuLogits = cpuSession.prefill(ids, pixels, cpuStages);
+            assertClose(cpuStages.visionFeatures, gpuStages.visionFeatures, "vision features");
+            assertClose(cpuStages.visualTokens, gpuStages.visualTokens, "visual tokens");
+            assertEquals(cpuStages.hiddenAfter.keySet(), gpuStages.hiddenAfter.keySet(), "layers observed");
+            cpuStages.hiddenAfter.forEach((layer, want) ->
+                    assertClose(want, gpuStages.hiddenAfter.get(layer), "hidden after layer " + layer));
             List<PoolingDecision> gpuDecisions = gpuSession.trace().decisions();
             List<PoolingDecision> cpuDecisions = cpuSession.trace().decisions();
             assertEquals(cpuDecisions.size(), gpuDecisions.size(), "DPE layers");
@@ -123,8 +131,9 @@ class CudaParityTest {
         for (float w : want) {
             scale = Math.max(scale, Math.abs(w));
         }
+        assertEquals(want.length, got.length, what + ": length");
         for (int i = 0; i < want.length; i++) {
-            assertEquals(want[i], got[i], LOGIT_TOLERANCE * scale, what + " [" + i + "]");
+            assertEquals(want[i], got[i], TOLERANCE * scale, what + " [" + i + "]");
         }
     }
 
