@@ -221,6 +221,9 @@ public final class CudaBackend implements Backend {
         Contracts.copy(src, out);
         enter();
         long dst = device(out, "copy out");
+        if (src.size() == 0) {
+            return; // an empty span (the image at the end of the prompt): nothing to copy, no zero-size call
+        }
         if (src.dtype() == DType.F32) {
             if (src.isHost()) {
                 driver.copyHostToDeviceAsync(dst, src.data(), src.byteSize(), stream);
@@ -422,6 +425,9 @@ public final class CudaBackend implements Backend {
     }
 
     private void launchRows(Kernel kernel, long rows) {
+        if (rows == 0) {
+            return; // a grid of zero blocks is an invalid launch
+        }
         launch(kernel, Math.toIntExact(rows), 1, THREADS, 0);
     }
 
