@@ -1,11 +1,14 @@
 package dev.dpn.cli;
 
+import dev.dpn.runtime.Device;
 import dev.dpn.runtime.DpnModel;
 import java.io.IOException;
 import java.nio.file.Path;
+import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.TypeConversionException;
 
-/** Which model to load and on how many threads: shared by the commands that run a model. */
+/** Which model to load, where and on how many threads: shared by the commands that run a model. */
 final class ModelOptions {
     @Option(names = "--model", paramLabel = "DIR",
             description = "A llava-hf model folder (config.json, safetensors, tokenizer). Default: the embedded "
@@ -15,10 +18,27 @@ final class ModelOptions {
     @Option(names = "--threads", paramLabel = "N", description = "CPU threads. Default: all cores (${DEFAULT-VALUE}).")
     int threads = Runtime.getRuntime().availableProcessors();
 
+    @Option(names = "--device", paramLabel = "cpu|cuda|auto", converter = DeviceConverter.class,
+            description = "Where the kernels run: cpu, cuda (the first NVIDIA GPU; fails if there is none) or auto "
+                    + "(the GPU if usable, else the CPU). Default: cpu.")
+    Device device = Device.CPU;
+
     DpnModel load() throws IOException {
         if (threads < 1) {
             throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
         }
-        return DpnModel.load(folder != null ? folder : EmbeddedModel.folder(), threads);
+        return DpnModel.load(folder != null ? folder : EmbeddedModel.folder(), device, threads);
+    }
+
+    /** Lets picocli report an unknown device as a usage error. */
+    static final class DeviceConverter implements ITypeConverter<Device> {
+        @Override
+        public Device convert(String value) {
+            try {
+                return Device.named(value);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
+        }
     }
 }

@@ -3,6 +3,7 @@ package dev.dpn.kernels;
 import dev.dpn.tensors.DType;
 import dev.dpn.tensors.Tensor;
 import dev.dpn.tensors.TensorArena;
+import java.lang.foreign.MemorySegment;
 
 /**
  * The operations model code runs, independent of where they run.
@@ -17,6 +18,10 @@ import dev.dpn.tensors.TensorArena;
  *   <li>Shapes and dtypes are checked on entry; a mismatch is an {@link IllegalArgumentException} naming both.</li>
  * </ul>
  * A backend is safe to call from one thread at a time; it parallelises each operation internally.
+ *
+ * <p>Tensors from {@link #allocate} may live in device memory that the host cannot read (see
+ * {@link Tensor#onDevice}); model code reads results only through {@link #download}. Host tensors are accepted
+ * wherever an operation reads weights or the input image.
  */
 public interface Backend extends AutoCloseable {
 
@@ -25,6 +30,15 @@ public interface Backend extends AutoCloseable {
 
     /** Allocates a zeroed tensor in memory this backend's kernels can use, owned by {@code arena}. */
     Tensor allocate(TensorArena arena, DType dtype, long... shape);
+
+    /**
+     * Copies the F32 tensor {@code src} into {@code dst[0, src.size())} on the host: how model code reads logits and
+     * router probabilities. A host backend copies from the segment; a device backend waits for its queued work.
+     */
+    default void download(Tensor src, float[] dst) {
+        Contracts.download(src, dst);
+        MemorySegment.copy(src.data(), DType.FLOAT, 0, dst, 0, Math.toIntExact(src.size()));
+    }
 
     /**
      * {@code y[m,n] = Σk x[m,k]·w[n,k] (+ bias[n])}: x [M,K] F32, w [N,K] F32/F16/BF16, or Q8_0/Q4_0 with K a

@@ -35,6 +35,11 @@ public final class Contracts {
         return new int[] {m, n, k};
     }
 
+    public static void download(Tensor src, float[] dst) {
+        requireF32("download", "src", src);
+        require(dst.length >= src.size(), "download: %s does not fit %d floats", src, dst.length);
+    }
+
     public static void embed(Tensor table, int[] ids, Tensor out) {
         requireWeight("embed", "table", table);
         requireF32("embed", "out", out);

@@ -1,6 +1,6 @@
 package dev.dpn.runtime;
 
-import dev.dpn.kernels.cpu.CpuBackend;
+import dev.dpn.kernels.Backend;
 import dev.dpn.loader.JsonConfig;
 import dev.dpn.loader.config.LlavaConfig;
 import dev.dpn.loader.config.PoolingConfig;
@@ -14,11 +14,9 @@ import dev.dpn.runtime.sampling.Sampler;
 import dev.dpn.runtime.text.ChatTemplate;
 import dev.dpn.runtime.text.StreamDecoder;
 import dev.dpn.runtime.text.Tokenizer;
-import dev.dpn.tensors.DType;
 import dev.dpn.tensors.Tensor;
 import dev.dpn.tensors.TensorArena;
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -44,14 +42,14 @@ import java.util.concurrent.locks.ReentrantLock;
 public final class DpnModel implements AutoCloseable {
     private final Path folder;
     private final Tokenizer tokenizer;
-    private final CpuBackend backend;
+    private final Backend backend;
     private final LlavaModel model;
     /** The chat template text of the tokenizer files (a Jinja template), empty if they have none. */
     private final String chatTemplate;
     private final ReentrantLock lock = new ReentrantLock(true);
     private boolean closed;
 
-    private DpnModel(Path folder, Tokenizer tokenizer, CpuBackend backend, LlavaModel model, String chatTemplate) {
+    private DpnModel(Path folder, Tokenizer tokenizer, Backend backend, LlavaModel model, String chatTemplate) {
         this.folder = folder;
         this.tokenizer = tokenizer;
         this.backend = backend;
@@ -64,15 +62,23 @@ public final class DpnModel implements AutoCloseable {
         return load(folder, Runtime.getRuntime().availableProcessors());
     }
 
+    /** Loads {@code folder} to run on the CPU with {@code threads} threads; see {@link #load(Path, Device, int)}. */
+    public static DpnModel load(Path folder, int threads) throws IOException {
+        return load(folder, Device.CPU, threads);
+    }
+
     /**
      * Loads a llava-hf model folder: config.json, model.safetensors (or a sharded index) and the tokenizer files.
      *
-     * @param threads CPU threads for the kernels, at least 1
+     * @param device  where the kernels run
+     * @param threads CPU threads for the kernels (on the CPU backend), at least 1
      * @throws IllegalArgumentException if the folder or thread count is unusable, or the tokenizer disagrees with
      *                                  the config
+     * @throws dev.dpn.kernels.cuda.CudaUnavailableException for {@link Device#CUDA} on a machine without a usable
+     *                                  GPU: "no CUDA driver found (libcuda.so.1)", "no CUDA device", ...
      * @throws IOException              if a file cannot be read
      */
-    public static DpnModel load(Path folder, int threads) throws IOException {
+    public static DpnModel load(Path folder, Device device, int threads) throws IOException {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be at least 1, got " + threads);
         }
@@ -84,7 +90,7 @@ public final class DpnModel implements AutoCloseable {
         }
         Tokenizer tokenizer = Tokenizer.of(TokenizerFiles.read(folder));
         String chatTemplate = readChatTemplate(folder);
-        CpuBackend backend = new CpuBackend(threads);
+        Backend backend = device.open(threads);
         try {
             LlavaModel model = LlavaModel.load(folder, backend);
             try {
@@ -213,7 +219,7 @@ public final class DpnModel implements AutoCloseable {
         long ttftNanos = 0, decodeNanos = 0;
         int count = 0, decodeSteps = 0;
         while (true) {
-            MemorySegment.copy(logits.data(), DType.FLOAT, 0, row, 0, vocabulary);
+            backend.download(logits.rows(0, vocabulary), row);
             int token = sampler.sample(row);
             if (count == 0) {
                 ttftNanos = System.nanoTime() - start;

@@ -78,4 +78,21 @@ class TensorTest {
         assertEquals(DType.I64, DType.fromSafetensorsName("I64").orElseThrow());
         assertTrue(DType.fromSafetensorsName("F8_E9").isEmpty());
     }
+
+    @Test
+    void deviceTensorsOffsetTheirAddressAndRefuseHostAccess() {
+        Tensor t = Tensor.onDevice(new Tensor.DeviceMemory("cuda:0", 0x1000), DType.F16, 4, 8);
+        Tensor rows = t.rows(1, 3);
+        assertEquals(0x1000 + 16, rows.deviceMemory().address()); // one row of 8 F16 values
+        assertEquals(32, rows.byteSize());
+        assertEquals(0x1000 + 48, t.row(3).reshape(2, 4).deviceMemory().address());
+        assertTrue(!t.isHost());
+        var e = assertThrows(IllegalStateException.class, () -> rows.getFloat(0));
+        assertTrue(e.getMessage().contains("cuda:0"), e.getMessage());
+        assertThrows(IllegalStateException.class, t::data);
+        assertThrows(IllegalStateException.class, t::toFloatArray);
+        try (var arena = new TensorArena()) {
+            assertThrows(IllegalStateException.class, () -> arena.allocate(DType.F32, 1).deviceMemory());
+        }
+    }
 }

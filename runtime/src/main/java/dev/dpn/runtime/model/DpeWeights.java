@@ -35,7 +35,7 @@ record DpeWeights(Map<Integer, PoolingRouter> routers, Map<Integer, List<Tensor>
             if (pooling.type() != PoolingConfig.Type.NONE && pooling.function() == PoolingConfig.Function.CONV) {
                 List<Tensor> experts = new ArrayList<>();
                 for (int j = 0; j < layer.experts().size(); j++) {
-                    Tensor stored = weights.vector(prefix + ".experts." + j + ".weight", d, 1,
+                    Tensor stored = weights.matrix(prefix + ".experts." + j + ".weight", d, 1,
                             layer.experts().get(j).height(), layer.experts().get(j).width());
                     experts.add(channelsLast(backend, arena, stored));
                 }
@@ -80,15 +80,20 @@ record DpeWeights(Map<Integer, PoolingRouter> routers, Map<Integer, List<Tensor>
         return experts.stream().map(w -> new Kernel(w.intDim(0), w.intDim(1))).toList();
     }
 
-    /** torch's depthwise weight [D, 1, kh, kw] as the backend wants it, [kh, kw, D]. */
+    /**
+     * torch's depthwise weight [D, 1, kh, kw] (mapped, any float dtype) as the backend wants it, [kh, kw, D] F32:
+     * transposed on the host, then copied into the backend's memory.
+     */
     private static Tensor channelsLast(Backend backend, TensorArena arena, Tensor stored) {
         int d = stored.intDim(0), kh = stored.intDim(2), kw = stored.intDim(3);
-        Tensor weight = backend.allocate(arena, DType.F32, kh, kw, d);
+        Tensor transposed = arena.allocate(DType.F32, kh, kw, d);
         for (int c = 0; c < d; c++) {
             for (int cell = 0; cell < kh * kw; cell++) {
-                weight.setFloat((long) cell * d + c, stored.getFloat((long) c * kh * kw + cell));
+                transposed.setFloat((long) cell * d + c, stored.getFloat((long) c * kh * kw + cell));
             }
         }
+        Tensor weight = backend.allocate(arena, DType.F32, kh, kw, d);
+        backend.copy(transposed, weight);
         return weight;
     }
 }

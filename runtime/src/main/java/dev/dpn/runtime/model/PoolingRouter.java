@@ -57,6 +57,8 @@ record PoolingRouter(LayerNorm layerNorm, Linear hidden, Linear predictor) {
         }
         predictor.apply(backend, features, logits);
         backend.softmax(logits, 1 / TEMPERATURE);
-        return logits.toFloatArray();
+        float[] probabilities = new float[experts()];
+        backend.download(logits, probabilities);
+        return probabilities;
     }
 }

@@ -57,7 +57,7 @@ class ModelGoldenTest {
                     .withMaxNewTokens(generated.size());
             options = withOverride(options, facts.get("pooling_override"), model);
 
-            PrefillRecorder recorder = new PrefillRecorder();
+            PrefillRecorder recorder = new PrefillRecorder(backend);
             try (LlavaSession session = model.newSession(options)) {
                 Tensor pixels = golden.contains("pixel_values") ? golden.tensor("pixel_values") : null;
                 Tensor logits = session.prefill(toArray(ints(facts.get("input_ids"))), pixels, recorder);

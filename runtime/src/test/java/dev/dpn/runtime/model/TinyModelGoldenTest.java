@@ -110,7 +110,7 @@ class TinyModelGoldenTest {
         try (TensorArena arena = new TensorArena(); LlavaSession session = model.newSession(options)) {
             Tensor pixels = pixels(item, arena);
             assertEquals(item.get("pixels_sha256").asText(), sha256(pixels), errors.name + ": pixels");
-            PrefillRecorder recorder = new PrefillRecorder();
+            PrefillRecorder recorder = new PrefillRecorder(backend);
             Tensor logits = session.prefill(promptIds(item), pixels, recorder);
 
             int d = model.config().textConfig().hiddenSize();

@@ -1,0 +1,289 @@
+// The CUDA kernels of dev.dpn.kernels.cuda.CudaBackend: one per Backend operation that cuBLAS does not cover, with
+// the semantics of reference/ScalarBackend (float accumulation instead of its double, stated per test).
+// Compiled to PTX (kernels/pom.xml, profile "nvcc"); the PTX is committed under src/main/resources.
+// Activations are F32 row-major; weight element types are the codes of CudaBackend.dtypeCode.
+#include <cuda_fp16.h>
+#include <cuda_bf16.h>
+
+#define F32 0
+#define F16 1
+#define BF16 2
+#define F64 3
+#define Q8_0 4
+#define Q4_0 5
+
+typedef long long i64;
+
+// Element i of a weight stored as dtype; Q8_0 and Q4_0 are GGML blocks of 32: an F16 scale, then the values.
+__device__ __forceinline__ float load(const void *p, int dtype, i64 i) {
+    switch (dtype) {
+        case F32: return ((const float *) p)[i];
+        case F16: return __half2float(((const __half *) p)[i]);
+        case BF16: return __bfloat162float(((const __nv_bfloat16 *) p)[i]);
+        case F64: return (float) ((const double *) p)[i];
+        case Q8_0: {
+            const unsigned char *block = (const unsigned char *) p + (i / 32) * 34;
+            return __half2float(*(const __half *) block) * (float) ((const signed char *) block)[2 + i % 32];
+        }
+        default: {
+            const unsigned char *block = (const unsigned char *) p + (i / 32) * 18;
+            int j = (int) (i % 32);
+            int packed = block[2 + j % 16];
+            int nibble = j < 16 ? packed & 0x0F : packed >> 4;
+            return __half2float(*(const __half *) block) * (float) (nibble - 8);
+        }
+    }
+}
+
+__device__ __forceinline__ float warp_sum(float v) {
+    for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffff, v, offset);
+    return v;
+}
+
+__device__ __forceinline__ float warp_max(float v) {
+    for (int offset = 16; offset > 0; offset >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffff, v, offset));
+    return v;
+}
+
+// Sum (or max) over the block, returned to every thread; blockDim.x is a multiple of 32, at most 1024.
+__device__ float block_reduce(float v, bool max) {
+    __shared__ float partial[32];
+    __shared__ float result;
+    int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
+    v = max ? warp_max(v) : warp_sum(v);
+    if (lane == 0) partial[warp] = v;
+    __syncthreads();
+    if (warp == 0) {
+        float w = lane < warps ? partial[lane] : (max ? -INFINITY : 0.0f);
+        w = max ? warp_max(w) : warp_sum(w);
+        if (lane == 0) result = w;
+    }
+    __syncthreads();
+    float r = result;
+    __syncthreads();
+    return r;
+}
+
+#define GRID_STRIDE(i, n) for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < (n); i += (i64) gridDim.x * blockDim.x)
+
+extern "C" __global__ void convert_to_f32(const void *src, int dtype, float *out, i64 n) {
+    GRID_STRIDE(i, n) out[i] = load(src, dtype, i);
+}
+
+// Activations narrowed to the weights' type for cublasGemmEx, which takes one input type for both matrices.
+extern "C" __global__ void f32_to_narrow(const float *x, void *out, int dtype, i64 n) {
+    if (dtype == F16) {
+        GRID_STRIDE(i, n) ((__half *) out)[i] = __float2half_rn(x[i]);
+    } else {
+        GRID_STRIDE(i, n) ((__nv_bfloat16 *) out)[i] = __float2bfloat16_rn(x[i]);
+    }
+}
+
+extern "C" __global__ void embed(const void *table, int dtype, const int *ids, float *out, int d, int count) {
+    GRID_STRIDE(i, (i64) count * d) out[i] = load(table, dtype, (i64) ids[i / d] * d + i % d);
+}
+
+// One block per row.
+extern "C" __global__ void rms_norm(const float *x, const float *weight, float eps, float *out, int d) {
+    const float *row = x + (i64) blockIdx.x * d;
+    float squares = 0;
+    for (int c = threadIdx.x; c < d; c += blockDim.x) squares += row[c] * row[c];
+    float inv = rsqrtf(block_reduce(squares, false) / d + eps);
+    float *o = out + (i64) blockIdx.x * d;
+    for (int c = threadIdx.x; c < d; c += blockDim.x) o[c] = row[c] * inv * weight[c];
+}
+
+// One block per row; two passes (mean, then squared deviations) as in the reference.
+extern "C" __global__ void layer_norm(const float *x, const float *weight, const float *bias, float eps, float *out,
+                                      int d) {
+    const float *row = x + (i64) blockIdx.x * d;
+    float sum = 0;
+    for (int c = threadIdx.x; c < d; c += blockDim.x) sum += row[c];
+    float mean = block_reduce(sum, false) / d;
+    float squares = 0;
+    for (int c = threadIdx.x; c < d; c += blockDim.x) squares += (row[c] - mean) * (row[c] - mean);
+    float inv = rsqrtf(block_reduce(squares, false) / d + eps);
+    float *o = out + (i64) blockIdx.x * d;
+    for (int c = threadIdx.x; c < d; c += blockDim.x) o[c] = (row[c] - mean) * inv * weight[c] + bias[c];
+}
+
+// One block per row, in place: x = softmax(x * scale), max-subtracted.
+extern "C" __global__ void softmax_rows(float *x, float scale, int d) {
+    float *row = x + (i64) blockIdx.x * d;
+    float max = -INFINITY;
+    for (int c = threadIdx.x; c < d; c += blockDim.x) max = fmaxf(max, row[c] * scale);
+    max = block_reduce(max, true);
+    float sum = 0;
+    for (int c = threadIdx.x; c < d; c += blockDim.x) sum += expf(row[c] * scale - max);
+    float inv = 1.0f / block_reduce(sum, false);
+    for (int c = threadIdx.x; c < d; c += blockDim.x) row[c] = expf(row[c] * scale - max) * inv;
+}
+
+__device__ __forceinline__ float sigmoid(float v) {
+    return 1.0f / (1.0f + expf(-v));
+}
+
+// f: the ordinal of dev.dpn.kernels.Activation (GELU, GELU_TANH, QUICK_GELU, SILU).
+extern "C" __global__ void activate(int f, const float *x, float *out, i64 n) {
+    GRID_STRIDE(i, n) {
+        float v = x[i];
+        switch (f) {
+            case 0: out[i] = 0.5f * v * (1.0f + erff(v * 0.70710678118654752f)); break;
+            case 1: out[i] = 0.5f * v * (1.0f + tanhf(0.79788456080286536f * (v + 0.044715f * v * v * v))); break;
+            case 2: out[i] = v * sigmoid(1.702f * v); break;
+            default: out[i] = v * sigmoid(v); break;
+        }
+    }
+}
+
+extern "C" __global__ void silu_gate(const float *gate, const float *up, float *out, i64 n) {
+    GRID_STRIDE(i, n) out[i] = gate[i] * sigmoid(gate[i]) * up[i];
+}
+
+extern "C" __global__ void add(const float *a, const float *b, float *out, i64 n) {
+    GRID_STRIDE(i, n) out[i] = a[i] + b[i];
+}
+
+extern "C" __global__ void scale(const float *x, float s, float *out, i64 n) {
+    GRID_STRIDE(i, n) out[i] = x[i] * s;
+}
+
+// y[m, n] += bias[n] after a cuBLAS GEMM.
+extern "C" __global__ void add_bias(float *y, const float *bias, int n, i64 total) {
+    GRID_STRIDE(i, total) y[i] += bias[i % n];
+}
+
+// rotate_half RoPE in place, one thread per (token, head, i < headDim/2); the angle in double, as the reference.
+extern "C" __global__ void rope(float *x, const int *positions, int tokens, int width, int head_dim, float theta) {
+    int half = head_dim / 2, heads = width / head_dim;
+    GRID_STRIDE(idx, (i64) tokens * heads * half) {
+        int i = (int) (idx % half);
+        i64 th = idx / half;
+        int head = (int) (th % heads), t = (int) (th / heads);
+        double angle = positions[t] * pow((double) theta, -2.0 * i / head_dim);
+        double s, c;
+        sincos(angle, &s, &c);
+        float *base = x + (i64) t * width + (i64) head * head_dim;
+        float a = base[i], b = base[i + half];
+        base[i] = (float) (a * c - b * s);
+        base[i + half] = (float) (b * c + a * s);
+    }
+}
+
+// One block per (query row, head): scores in dynamic shared memory [kv_length], then softmax, then the weighted
+// sum of values. Query row t sits at cache position kv_length - tokens + t (causal: it sees rows up to there).
+extern "C" __global__ void attention(const float *q, const float *k, const float *v, int kv_length, int tokens,
+                                     int heads, int kv_heads, int head_dim, int causal, float scale, float *out) {
+    extern __shared__ float scores[];
+    int t = blockIdx.x, h = blockIdx.y;
+    int visible = causal ? kv_length - tokens + t + 1 : kv_length;
+    int kv_head = h / (heads / kv_heads);
+    int q_width = heads * head_dim, kv_width = kv_heads * head_dim;
+    const float *query = q + (i64) t * q_width + (i64) h * head_dim;
+    for (int s = threadIdx.x; s < visible; s += blockDim.x) {
+        const float *key = k + (i64) s * kv_width + (i64) kv_head * head_dim;
+        float dot = 0;
+        for (int i = 0; i < head_dim; i++) dot += query[i] * key[i];
+        scores[s] = dot * scale;
+    }
+    __syncthreads();
+    float max = -INFINITY;
+    for (int s = threadIdx.x; s < visible; s += blockDim.x) max = fmaxf(max, scores[s]);
+    max = block_reduce(max, true);
+    float sum = 0;
+    for (int s = threadIdx.x; s < visible; s += blockDim.x) {
+        scores[s] = expf(scores[s] - max);
+        sum += scores[s];
+    }
+    float inv = 1.0f / block_reduce(sum, false);
+    float *o = out + (i64) t * q_width + (i64) h * head_dim;
+    for (int i = threadIdx.x; i < head_dim; i += blockDim.x) {
+        float acc = 0;
+        for (int s = 0; s < visible; s++) acc += scores[s] * v[(i64) s * kv_width + (i64) kv_head * head_dim + i];
+        o[i] = acc * inv;
+    }
+}
+
+// Window = stride pooling of an (h, w) grid of d-channel tokens; one thread per (output token, channel).
+extern "C" __global__ void pool2d(int is_max, const float *x, int h, int w, int kh, int kw, int d, float *out) {
+    int out_w = w / kw;
+    GRID_STRIDE(idx, (i64) (h / kh) * out_w * d) {
+        int c = (int) (idx % d);
+        int cell = (int) (idx / d), oy = cell / out_w, ox = cell % out_w;
+        float acc = is_max ? -INFINITY : 0.0f;
+        for (int dy = 0; dy < kh; dy++) {
+            for (int dx = 0; dx < kw; dx++) {
+                float value = x[((i64) (oy * kh + dy) * w + ox * kw + dx) * d + c];
+                acc = is_max ? fmaxf(acc, value) : acc + value;
+            }
+        }
+        out[idx] = is_max ? acc : acc / (kh * kw);
+    }
+}
+
+// DPN's conv experts: depthwise, window = stride, weight [kh, kw, d]; one thread per (output token, channel).
+extern "C" __global__ void depthwise_conv2d(const float *x, int h, int w, const float *weight, int kh, int kw, int d,
+                                            float *out) {
+    int out_w = w / kw;
+    GRID_STRIDE(idx, (i64) (h / kh) * out_w * d) {
+        int c = (int) (idx % d);
+        int cell = (int) (idx / d), oy = cell / out_w, ox = cell % out_w;
+        float sum = 0;
+        for (int dy = 0; dy < kh; dy++) {
+            for (int dx = 0; dx < kw; dx++) {
+                sum += x[((i64) (oy * kh + dy) * w + ox * kw + dx) * d + c] * weight[(dy * kw + dx) * d + c];
+            }
+        }
+        out[idx] = sum;
+    }
+}
+
+// CLIP's patch embedding, kernel = stride = p; one thread per (patch, output channel); bias may be null.
+extern "C" __global__ void patch_embed(const float *pixels, const void *weight, int dtype, const float *bias,
+                                       int channels, int height, int width, int dim, int p, float *out) {
+    int cols = width / p;
+    GRID_STRIDE(idx, (i64) (height / p) * cols * dim) {
+        int o = (int) (idx % dim), patch = (int) (idx / dim), py = patch / cols, px = patch % cols;
+        float sum = bias ? bias[o] : 0.0f;
+        for (int c = 0; c < channels; c++) {
+            for (int dy = 0; dy < p; dy++) {
+                const float *pixel = pixels + ((i64) c * height + py * p + dy) * width + px * p;
+                i64 w = (((i64) o * channels + c) * p + dy) * p;
+                for (int dx = 0; dx < p; dx++) sum += pixel[dx] * load(weight, dtype, w + dx);
+            }
+        }
+        out[idx] = sum;
+    }
+}
+
+// y[m, n] = x[m, :] . w[n, :] (+ bias[n]) for few rows m (decode): one warp per (n, m), lanes stride over k so
+// that a warp reads a weight row contiguously. Quantized rows are walked block by block.
+extern "C" __global__ void gemv(const float *x, const void *w, int dtype, const float *bias, float *y, int m, int n,
+                                int k) {
+    int lane = threadIdx.x % 32;
+    int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+    int r = blockIdx.y;
+    if (row >= n || r >= m) return;
+    const float *xr = x + (i64) r * k;
+    float sum = 0;
+    if (dtype == Q8_0 || dtype == Q4_0) {
+        int bytes = dtype == Q8_0 ? 34 : 18;
+        const unsigned char *blocks = (const unsigned char *) w + (i64) row * (k / 32) * bytes;
+        for (int b = lane; b < k / 32; b += 32) {
+            const unsigned char *block = blocks + (i64) b * bytes;
+            float d = __half2float(*(const __half *) block), partial = 0;
+            const float *xb = xr + b * 32;
+            for (int j = 0; j < 32; j++) {
+                float q = dtype == Q8_0 ? (float) ((const signed char *) block)[2 + j]
+                        : (float) ((j < 16 ? block[2 + j] & 0x0F : block[2 + j - 16] >> 4) - 8);
+                partial += q * xb[j];
+            }
+            sum += d * partial;
+        }
+    } else {
+        i64 base = (i64) row * k;
+        for (int j = lane; j < k; j += 32) sum += xr[j] * load(w, dtype, base + j);
+    }
+    sum = warp_sum(sum);
+    if (lane == 0) y[(i64) r * n + row] = sum + (bias ? bias[row] : 0.0f);
+}

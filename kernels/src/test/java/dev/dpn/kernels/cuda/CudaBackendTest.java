@@ -1,0 +1,209 @@
+package dev.dpn.kernels.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.dpn.kernels.Activation;
+import dev.dpn.kernels.PoolType;
+import dev.dpn.kernels.reference.ScalarBackend;
+import dev.dpn.tensors.DType;
+import dev.dpn.tensors.Tensor;
+import dev.dpn.tensors.TensorArena;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * Every CUDA operation against the scalar reference, on shapes that cross block and warp boundaries. Runs only
+ * where a GPU is (skipped with the reason otherwise, e.g. "no CUDA driver found (libcuda.so.1)").
+ *
+ * <p>Tolerance: the kernels accumulate in F32 where the reference uses doubles, so sums of a few hundred terms of
+ * size ~1 differ by ~1e-5 relative; 1e-4 of the output's scale leaves room without hiding a wrong index (which
+ * errs by O(1)). cuBLAS prefill matmuls round F32 activations to F16/BF16 first: 2⁻¹¹ / 2⁻⁸ relative per term.
+ */
+class CudaBackendTest {
+    private static final double TOLERANCE = 1e-4;
+    private static CudaBackend cuda;
+    private static final ScalarBackend REFERENCE = new ScalarBackend();
+    private TensorArena arena = new TensorArena();
+    private final SplittableRandom random = new SplittableRandom(7);
+
+    @BeforeAll
+    static void open() {
+        try {
+            cuda = CudaBackend.open();
+        } catch (CudaUnavailableException e) {
+            assumeTrue(false, e.getMessage());
+        }
+    }
+
+    @AfterAll
+    static void close() {
+        if (cuda != null) {
+            cuda.close();
+        }
+    }
+
+    @AfterEach
+    void release() {
+        arena.close();
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void matmulMatchesForOneRowAndForCublasRows(DType weightType) {
+        for (int m : new int[] {1, 37}) {
+            Tensor x = host(DType.F32, m, 300);
+            Tensor w = host(weightType, 130, 300);
+            Tensor bias = host(DType.F32, 130);
+            Tensor expected = arena.allocate(DType.F32, m, 130);
+            REFERENCE.matmul(x, w, bias, expected);
+            Tensor y = cuda.allocate(arena, DType.F32, m, 130);
+            cuda.matmul(device(x), w, device(bias), y);
+            // One row runs the F32 gemv kernel; more rows round x to the weights' type for cuBLAS.
+            double tolerance = m == 1 || weightType == DType.F32 ? TOLERANCE : weightType == DType.F16 ? 2e-3 : 1e-2;
+            assertClose(expected, y, tolerance, "matmul " + weightType + " M=" + m);
+        }
+    }
+
+    @Test
+    void embedCopyAndElementwiseOperationsMatch() {
+        Tensor table = host(DType.BF16, 50, 70);
+        int[] ids = {3, 49, 0, 3};
+        Tensor expected = arena.allocate(DType.F32, 4, 70);
+        REFERENCE.embed(table, ids, expected);
+        Tensor out = cuda.allocate(arena, DType.F32, 4, 70);
+        cuda.embed(table, ids, out);
+        assertClose(expected, out, 0, "embed");
+
+        Tensor a = host(DType.F32, 3, 1000), b = host(DType.F32, 3, 1000);
+        Tensor sum = arena.allocate(DType.F32, 3, 1000), scaled = arena.allocate(DType.F32, 3, 1000);
+        REFERENCE.add(a, b, sum);
+        REFERENCE.scale(a, -0.25f, scaled);
+        Tensor deviceA = device(a), deviceB = device(b);
+        cuda.add(deviceA, deviceB, deviceB);
+        assertClose(sum, deviceB, 0, "add");
+        cuda.scale(deviceA, -0.25f, deviceA);
+        assertClose(scaled, deviceA, 0, "scale");
+
+        Tensor gate = host(DType.F32, 2, 513), up = host(DType.F32, 2, 513);
+        Tensor gated = arena.allocate(DType.F32, 2, 513);
+        REFERENCE.siluGate(gate, up, gated);
+        Tensor deviceGated = cuda.allocate(arena, DType.F32, 2, 513);
+        cuda.siluGate(device(gate), device(up), deviceGated);
+        assertClose(gated, deviceGated, TOLERANCE, "siluGate");
+    }
+
+    @ParameterizedTest
+    @EnumSource(Activation.class)
+    void activationsMatch(Activation f) {
+        Tensor x = host(DType.F32, 5, 333);
+        Tensor expected = arena.allocate(DType.F32, 5, 333);
+        REFERENCE.activate(f, x, expected);
+        Tensor out = device(x);
+        cuda.activate(f, out, out);
+        assertClose(expected, out, TOLERANCE, f.name());
+    }
+
+    @Test
+    void normsAndSoftmaxMatch() {
+        Tensor x = host(DType.F32, 6, 777), weight = host(DType.F32, 777), bias = host(DType.F32, 777);
+        Tensor rms = arena.allocate(DType.F32, 6, 777), layer = arena.allocate(DType.F32, 6, 777);
+        REFERENCE.rmsNorm(x, weight, 1e-6f, rms);
+        REFERENCE.layerNorm(x, weight, bias, 1e-5f, layer);
+        Tensor deviceX = device(x), out = cuda.allocate(arena, DType.F32, 6, 777);
+        cuda.rmsNorm(deviceX, device(weight), 1e-6f, out);
+        assertClose(rms, out, TOLERANCE, "rmsNorm");
+        cuda.layerNorm(deviceX, device(weight), device(bias), 1e-5f, out);
+        assertClose(layer, out, TOLERANCE, "layerNorm");
+        REFERENCE.softmax(x, 0.1f);
+        cuda.softmax(deviceX, 0.1f);
+        assertClose(x, deviceX, TOLERANCE, "softmax");
+    }
+
+    @Test
+    void ropeAndGroupedCausalAttentionMatch() {
+        int heads = 4, kvHeads = 2, headDim = 64, tokens = 5, kvLength = 300;
+        Tensor q = host(DType.F32, tokens, heads * headDim);
+        int[] positions = {295, 296, 297, 298, 299};
+        Tensor deviceQ = device(q);
+        REFERENCE.rope(q, positions, headDim, 10000f);
+        cuda.rope(deviceQ, positions, headDim, 10000f);
+        assertClose(q, deviceQ, TOLERANCE, "rope");
+
+        Tensor k = host(DType.F32, 320, kvHeads * headDim), v = host(DType.F32, 320, kvHeads * headDim);
+        Tensor deviceK = device(k), deviceV = device(v);
+        for (boolean causal : new boolean[] {true, false}) {
+            Tensor expected = arena.allocate(DType.F32, tokens, heads * headDim);
+            REFERENCE.attention(q, k, v, kvLength, heads, kvHeads, causal, 0.125f, expected);
+            Tensor out = cuda.allocate(arena, DType.F32, tokens, heads * headDim);
+            cuda.attention(deviceQ, deviceK, deviceV, kvLength, heads, kvHeads, causal, 0.125f, out);
+            assertClose(expected, out, TOLERANCE, "attention causal=" + causal);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(PoolType.class)
+    void poolingAndDepthwiseConvolutionMatch(PoolType type) {
+        Tensor x = host(DType.F32, 6 * 7, 40); // a 6×7 grid: floor division drops the last column for kw = 2
+        Tensor expected = arena.allocate(DType.F32, 3 * 3, 40), out = cuda.allocate(arena, DType.F32, 3 * 3, 40);
+        REFERENCE.pool2d(type, x, 6, 7, 2, 2, expected);
+        Tensor deviceX = device(x);
+        cuda.pool2d(type, deviceX, 6, 7, 2, 2, out);
+        assertClose(expected, out, TOLERANCE, "pool2d " + type);
+        Tensor weight = host(DType.F32, 2, 2, 40);
+        REFERENCE.depthwiseConv2d(x, 6, 7, weight, expected);
+        cuda.depthwiseConv2d(deviceX, 6, 7, device(weight), out);
+        assertClose(expected, out, TOLERANCE, "depthwiseConv2d");
+    }
+
+    @Test
+    void patchEmbedReadsHostPixelsAndF16Weights() {
+        Tensor pixels = host(DType.F32, 3, 28, 28), weight = host(DType.F16, 48, 3, 14, 14);
+        Tensor bias = host(DType.F32, 48);
+        Tensor expected = arena.allocate(DType.F32, 4, 48), out = cuda.allocate(arena, DType.F32, 4, 48);
+        REFERENCE.patchEmbed(pixels, weight, bias, expected);
+        cuda.patchEmbed(pixels, weight, device(bias), out);
+        assertClose(expected, out, TOLERANCE, "patchEmbed");
+    }
+
+    @Test
+    void deviceTensorsStayOffTheHostAndHostActivationsAreRefused() {
+        Tensor t = cuda.allocate(arena, DType.F32, 4);
+        assertThrows(IllegalStateException.class, () -> t.getFloat(0));
+        assertThrows(IllegalArgumentException.class, () -> cuda.add(host(DType.F32, 4), t, t));
+    }
+
+    /** A host tensor of uniform values in [-1, 1). */
+    private Tensor host(DType dtype, long... shape) {
+        Tensor t = arena.allocate(dtype, shape);
+        for (long i = 0; i < t.size(); i++) {
+            t.setFloat(i, (float) (random.nextDouble() * 2 - 1));
+        }
+        return t;
+    }
+
+    private Tensor device(Tensor host) {
+        Tensor d = cuda.allocate(arena, DType.F32, host.shape());
+        cuda.copy(host, d);
+        return d;
+    }
+
+    private static void assertClose(Tensor expected, Tensor actual, double tolerance, String what) {
+        float[] want = expected.toFloatArray();
+        float[] got = new float[want.length];
+        cuda.download(actual, got);
+        double scale = 0;
+        for (float w : want) {
+            scale = Math.max(scale, Math.abs(w));
+        }
+        for (int i = 0; i < want.length; i++) {
+            assertEquals(want[i], got[i], tolerance * Math.max(scale, 1e-30), what + " at " + i);
+        }
+    }
+}
