@@ -1,4 +1,4 @@
-package dev.dpn.bench;
+package dev.dpn.measure;
 
 import dev.dpn.tensors.DType;
 import dev.dpn.tensors.Tensor;
@@ -6,12 +6,12 @@ import dev.dpn.tensors.TensorArena;
 import java.util.SplittableRandom;
 
 /** Benchmark operands: off-heap tensors of seeded uniform values, so every run multiplies the same numbers. */
-final class RandomTensor {
+public final class RandomTensor {
     private RandomTensor() {
     }
 
     /** A {@code dtype} tensor of {@code shape} in {@code arena}, filled with values uniform in [-1, 1). */
-    static Tensor allocate(TensorArena arena, DType dtype, long seed, long... shape) {
+    public static Tensor allocate(TensorArena arena, DType dtype, long seed, long... shape) {
         Tensor t = arena.allocate(dtype, shape);
         SplittableRandom random = new SplittableRandom(seed);
         for (long i = 0; i < t.size(); i++) {
