@@ -34,9 +34,10 @@ class SafetensorsWriterTest {
     @Test
     void everyDtypeRoundTripsByteForByte() throws IOException {
         Path file = dir.resolve("all.safetensors");
-        // Reverse order, so that reading back in header order is not reading back in sorted order by luck.
+        // Reverse order, so that reading back in header order is not reading back in sorted order by luck. Rows of
+        // 5 blocks: one element each for plain types, 32-weight blocks for Q8_0 and Q4_0.
         List<TensorInfo> tensors = Arrays.stream(DType.values())
-                .map(t -> new TensorInfo("w." + t.name(), t, 3, 5))
+                .map(t -> new TensorInfo("w." + t.name(), t, 3, 5L * t.blockSize()))
                 .toList()
                 .reversed();
         Random random = new Random(7);
