@@ -59,6 +59,8 @@ public final class LlamaCppComparison {
             new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(out.toFile(), report);
             System.out.println("report: " + out);
         }
+        // java-llama.cpp 4.2.0 leaves a native thread polling after close(): it would keep the JVM and a core busy.
+        System.exit(0);
     }
 
     static Report compare(Path model, Path gguf, int threads, int promptTokens, int decodeTokens)
