@@ -1,5 +1,6 @@
 package dev.dpn.bench;
 
+import dev.dpn.measure.ReadBandwidth;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;

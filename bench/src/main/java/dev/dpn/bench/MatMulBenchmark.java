@@ -1,6 +1,7 @@
 package dev.dpn.bench;
 
 import dev.dpn.kernels.cpu.CpuBackend;
+import dev.dpn.measure.RandomTensor;
 import dev.dpn.tensors.DType;
 import dev.dpn.tensors.Tensor;
 import dev.dpn.tensors.TensorArena;

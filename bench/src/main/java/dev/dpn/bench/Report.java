@@ -2,6 +2,7 @@ package dev.dpn.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.dpn.measure.Rate;
 import dev.dpn.tensors.DType;
 import java.io.IOException;
 import java.io.UncheckedIOException;

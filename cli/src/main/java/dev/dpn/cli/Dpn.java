@@ -25,7 +25,7 @@ import picocli.CommandLine.Option;
         description = {"Answers a question about an image with a DPN-LLaVA model.",
                 "Without --model it runs the tiny DPN-LLaVA model embedded in dpn.jar."},
         subcommands = {ChatCommand.class, EvalCommand.class, InspectCommand.class, RandomModelCommand.class,
-                QuantizeCommand.class, CommandLine.HelpCommand.class})
+                QuantizeCommand.class, GgufCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Dpn implements Callable<Integer> {
     @Mixin
     ModelOptions model;

@@ -56,6 +56,8 @@ final class JsonReport {
         stats.put("vision_flops", s.visionFlops());
         stats.put("image_ms", s.imageNanos() / 1e6);
         stats.put("vision_ms", s.visionNanos() / 1e6);
+        stats.put("vision_tower_ms", s.visionTowerNanos() / 1e6);
+        stats.put("projector_ms", s.projectorNanos() / 1e6);
         stats.put("prefill_ms", s.prefillNanos() / 1e6);
         stats.put("ttft_ms", s.ttftNanos() / 1e6);
         stats.put("prefill_tokens_per_s", s.prefillTokensPerSecond());

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.lang.management.ManagementFactory;
 import java.lang.reflect.InvocationTargetException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,6 +24,7 @@ import java.util.stream.Stream;
  * <p>dpn needs JDK 25 started with {@code --add-modules jdk.incubator.vector} and native access, and a jar manifest
  * cannot add modules. So when this JVM is too old or lacks the module, the launcher starts a second JVM (this one if
  * it is new enough, else a JDK ≥ 25 from {@code JAVA_HOME} or the usual JVM folders) with the flags and waits for it.
+ * The {@code -X} options this JVM was started with ({@code java -Xmx256m -jar dpn.jar}) go to the second JVM too.
  *
  * <p>Compiled for Java 17 (the oldest default {@code java} we expect) and using nothing but the JDK, so that an old
  * JVM can load it and say clearly what it needs instead of failing with {@code UnsupportedClassVersionError}.
@@ -110,6 +112,7 @@ public final class Launcher {
         // The JVM announces the directives on stdout, which is the answer's stream; on stderr they are filtered.
         command.add("-XX:+DisplayVMOutputToStderr");
         command.addAll(JIT_FLAGS);
+        command.addAll(memoryAndVmOptions());
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
         command.add(MAIN);
@@ -131,6 +134,16 @@ public final class Launcher {
         } catch (IOException e) {
             System.err.println("dpn: lost the output of the relaunched JVM: " + e.getMessage());
         }
+    }
+
+    /**
+     * The user's {@code -X} options (heap size, {@code -XX:} settings), which the user meant for the JVM that runs
+     * dpn; other options (agents, system properties) stay with this one.
+     */
+    static List<String> memoryAndVmOptions() {
+        return ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+                .filter(option -> option.startsWith("-X"))
+                .toList();
     }
 
     /** This JVM if it is new enough, else JAVA_HOME, else the newest JDK ≥ 25 under the usual folders. */

@@ -245,7 +245,7 @@ public final class DpnModel implements AutoCloseable {
                 PrefillFlops.decoder(textConfig, trace.layerTokens()),
                 PrefillFlops.decoderUnpooled(textConfig, trace.layerTokens().getFirst()),
                 PrefillFlops.visionAndProjector(config(), trace.visualGrid().tokens()), imageNanos,
-                trace.embedNanos(), prefillNanos, ttftNanos, decodeNanos, decodeSteps);
+                trace.embedNanos(), trace.visionTowerNanos(), trace.projectorNanos(), prefillNanos, ttftNanos, decodeNanos, decodeSteps);
         return new Generation(answer.toString(), Arrays.copyOf(tokens, count), stats);
     }
 

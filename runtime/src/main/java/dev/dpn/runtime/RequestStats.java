@@ -18,6 +18,8 @@ import java.util.List;
  * @param visionFlops        vision tower and projector FLOPs
  * @param imageNanos         decoding and preprocessing the image file
  * @param visionNanos        vision tower, projector and text embedding
+ * @param visionTowerNanos   the vision tower alone
+ * @param projectorNanos     the projector alone
  * @param prefillNanos       the whole prefill, vision included
  * @param ttftNanos          from the request's start to its first generated token
  * @param decodeNanos        all decode steps
@@ -25,7 +27,8 @@ import java.util.List;
  */
 public record RequestStats(List<PoolingDecision> routing, List<Stage> stages, int promptTokens, int generatedTokens,
         double llmPrefillFlops, double llmPrefillFlopsUnpooled, double visionFlops, long imageNanos,
-        long visionNanos, long prefillNanos, long ttftNanos, long decodeNanos, int decodeSteps) {
+        long visionNanos, long visionTowerNanos, long projectorNanos, long prefillNanos, long ttftNanos,
+        long decodeNanos, int decodeSteps) {
 
     /**
      * Decoder layers {@code firstLayer..lastLayer} ran on {@code sequenceTokens} tokens, {@code grid.tokens()} of

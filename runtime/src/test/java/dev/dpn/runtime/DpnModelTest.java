@@ -91,6 +91,8 @@ class DpnModelTest {
         assertEquals(3 * PrefillFlops.decoderLayer(text, prompt - 1 + 16), s.llmPrefillFlopsUnpooled(), 1);
         assertTrue(s.flopsSaving() > 0);
         assertTrue(s.ttftNanos() >= s.prefillNanos() && s.prefillNanos() >= s.visionNanos());
+        assertTrue(s.visionTowerNanos() > 0 && s.projectorNanos() > 0
+                && s.visionTowerNanos() + s.projectorNanos() <= s.visionNanos());
         assertEquals(g.tokens().length, s.generatedTokens());
     }
 

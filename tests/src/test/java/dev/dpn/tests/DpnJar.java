@@ -31,7 +31,14 @@ final class DpnJar {
     }
 
     static Result run(Path java, String... args) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of(java.toString(), "-jar", JAR.toString()));
+        return run(java, List.of(), args);
+    }
+
+    /** With {@code jvmOptions} before {@code -jar}, as a user sets the heap: {@code java -Xmx256m -jar dpn.jar}. */
+    static Result run(Path java, List<String> jvmOptions, String... args) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of(java.toString()));
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-jar", JAR.toString()));
         command.addAll(List.of(args));
         return collect(new ProcessBuilder(command));
     }

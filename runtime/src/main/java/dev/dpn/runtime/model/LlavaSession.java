@@ -37,6 +37,7 @@ public final class LlavaSession implements AutoCloseable {
     private Tensor normed;
     private Tensor logits;
     private PrefillTrace trace;
+    private long projectorNanos;
 
     LlavaSession(LlavaModel model, PoolingConfig pooling, SessionOptions options) {
         this.model = model;
@@ -106,6 +107,7 @@ public final class LlavaSession implements AutoCloseable {
         int[] routerTokens = routerTokens(ids, imageAt);
         long start = System.nanoTime();
         ImageFeatures image = pixels == null ? ImageFeatures.NONE : encode(pixels, observer);
+        long visionTowerNanos = pixels == null ? 0 : System.nanoTime() - start;
         Sequence sequence = embed(ids, imageAt, image, observer);
         long embedNanos = System.nanoTime() - start;
         DynamicPooling dynamicPooling = new DynamicPooling(backend, arena, pooling, model.dpeWeights(), routerTokens,
@@ -132,7 +134,7 @@ public final class LlavaSession implements AutoCloseable {
         int last = sequence.length() - 1;
         model.decoder().logits(backend, sequence.hidden().rows(last, last + 1), normed, logits);
         trace = new PrefillTrace(ids.length, image.grid(), layerTokens, layerGrids, dynamicPooling.decisions(),
-                embedNanos);
+                embedNanos, visionTowerNanos, projectorNanos);
         return logits.reshape(config.textConfig().vocabSize());
     }
 
@@ -178,7 +180,9 @@ public final class LlavaSession implements AutoCloseable {
         }
         model.decoder().embed(backend, Arrays.copyOfRange(ids, 0, imageAt), hidden.rows(0, imageAt));
         // The decoder's scratch is free until the first layer: the projector's hidden layer borrows it.
+        long projectorStart = System.nanoTime();
         model.projector().forward(backend, image.features(), buffers.q().rows(0, visual), sequence.span());
+        projectorNanos = System.nanoTime() - projectorStart;
         observer.visualTokens(sequence.span());
         model.decoder().embed(backend, Arrays.copyOfRange(ids, imageAt + 1, ids.length),
                 hidden.rows(imageAt + visual, length));

@@ -11,9 +11,11 @@ import java.util.List;
  * @param layerGrids   per decoder layer, the visual grid within that sequence
  * @param decisions    one per DPE layer reached, in layer order
  * @param embedNanos   time spent before the first decoder layer: vision tower, projector, text embedding
+ * @param visionTowerNanos the vision tower's part of it (0 without an image)
+ * @param projectorNanos   the projector's part of it (0 without an image)
  */
 public record PrefillTrace(int promptTokens, Grid visualGrid, List<Integer> layerTokens, List<Grid> layerGrids,
-        List<PoolingDecision> decisions, long embedNanos) {
+        List<PoolingDecision> decisions, long embedNanos, long visionTowerNanos, long projectorNanos) {
 
     public PrefillTrace {
         layerTokens = List.copyOf(layerTokens);

@@ -1,4 +1,4 @@
-package dev.dpn.bench;
+package dev.dpn.measure;
 
 import dev.dpn.tensors.DType;
 import dev.dpn.tensors.Tensor;
@@ -13,7 +13,7 @@ import java.util.SplittableRandom;
  * engines may treat a single row (a matrix-vector product) differently. The weights are exactly
  * representable in F16, so F32 and F16 weights hold the same values and share the expected result.
  */
-final class ProductCheck implements AutoCloseable {
+public final class ProductCheck implements AutoCloseable {
     private static final int N = 19;
     private static final int K = 37;
     /**
@@ -23,12 +23,12 @@ final class ProductCheck implements AutoCloseable {
     private static final float TOLERANCE = 2e-4f;
 
     /** An engine computing {@code y = x·wᵀ} for F32 x [M,K], w [N,K] and F32 y [M,N]. */
-    interface Engine {
+    public interface Engine {
         void matmul(Tensor x, Tensor w, Tensor y);
     }
 
     /** An engine's product is off by more than rounding allows. */
-    static final class WrongResult extends IllegalStateException {
+    public static final class WrongResult extends IllegalStateException {
         WrongResult(String message) {
             super(message);
         }
@@ -41,7 +41,7 @@ final class ProductCheck implements AutoCloseable {
     private final Tensor expected;
 
     /** Computes the expected product of {@code m} rows with {@code reference}. */
-    ProductCheck(int m, Engine reference) {
+    public ProductCheck(int m, Engine reference) {
         this.m = m;
         x = RandomTensor.allocate(arena, DType.F32, 11, m, K);
         weights = new float[N * K];
@@ -57,7 +57,7 @@ final class ProductCheck implements AutoCloseable {
      * Runs {@code engine} with weights stored as {@code weightType} and throws {@link WrongResult} if it
      * disagrees with the reference; whatever the engine itself throws propagates.
      */
-    void require(String engineName, Engine engine, DType weightType) {
+    public void require(String engineName, Engine engine, DType weightType) {
         Tensor y = arena.allocate(DType.F32, m, N);
         engine.matmul(x, weightsAs(weightType), y);
         float error = 0;

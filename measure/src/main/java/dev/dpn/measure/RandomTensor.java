@@ -1,4 +1,4 @@
-package dev.dpn.bench;
+package dev.dpn.measure;
 
 import dev.dpn.tensors.BlockQuantizer;
 import dev.dpn.tensors.DType;
@@ -8,7 +8,7 @@ import java.lang.foreign.Arena;
 import java.util.SplittableRandom;
 
 /** Benchmark operands: off-heap tensors of seeded uniform values, so every run multiplies the same numbers. */
-final class RandomTensor {
+public final class RandomTensor {
     private RandomTensor() {
     }
 
@@ -16,7 +16,7 @@ final class RandomTensor {
      * A {@code dtype} tensor of {@code shape} in {@code arena}, filled with values uniform in [-1, 1); Q8_0 and
      * Q4_0 tensors hold those values quantized, as {@code dpn quantize} would write them.
      */
-    static Tensor allocate(TensorArena arena, DType dtype, long seed, long... shape) {
+    public static Tensor allocate(TensorArena arena, DType dtype, long seed, long... shape) {
         if (dtype.isQuantized()) {
             Tensor t = arena.allocate(dtype, shape);
             try (TensorArena scratch = new TensorArena(Arena.ofConfined())) {

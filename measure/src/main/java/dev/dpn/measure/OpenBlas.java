@@ -1,4 +1,4 @@
-package dev.dpn.bench;
+package dev.dpn.measure;
 
 import dev.dpn.kernels.reference.ScalarBackend;
 import dev.dpn.tensors.DType;
@@ -23,7 +23,7 @@ import java.util.Optional;
  * <p>{@link #load} finds the library, sets its thread count and checks small products against the scalar
  * reference before anything is timed, so a wrong binding cannot produce plausible-looking figures.
  */
-final class OpenBlas {
+public final class OpenBlas {
     private static final int ROW_MAJOR = 101;
     private static final int NO_TRANS = 111;
     private static final int TRANS = 112;
@@ -43,7 +43,7 @@ final class OpenBlas {
      *
      * @throws IllegalStateException if the library is missing or computes a wrong product
      */
-    static OpenBlas load(int threads) {
+    public static OpenBlas load(int threads) {
         SymbolLookup library = openLibrary();
         Linker linker = Linker.nativeLinker();
         MethodHandle setThreads = linker.downcallHandle(symbol(library, "openblas_set_num_threads"),
@@ -75,7 +75,7 @@ final class OpenBlas {
     }
 
     /** The library's build description ("OpenBLAS 0.3.21 DYNAMIC_ARCH ... Haswell MAX_THREADS=64"). */
-    String config() {
+    public String config() {
         return config;
     }
 
@@ -84,7 +84,7 @@ final class OpenBlas {
      * goes to sgemv ({@code y = w·x}), as a tuned caller would: OpenBLAS 0.3.21 (Debian 12) takes sgemm's packing
      * path even at M = 1, which would make a weak baseline for decoding.
      */
-    void matmul(Tensor x, Tensor w, Tensor y) {
+    public void matmul(Tensor x, Tensor w, Tensor y) {
         int m = Math.toIntExact(x.rowCount());
         int n = w.intDim(0);
         int k = w.intDim(1);

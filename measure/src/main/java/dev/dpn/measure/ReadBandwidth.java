@@ -1,4 +1,4 @@
-package dev.dpn.bench;
+package dev.dpn.measure;
 
 import dev.dpn.kernels.cpu.Parallel;
 import java.lang.foreign.Arena;
@@ -13,9 +13,9 @@ import jdk.incubator.vector.VectorSpecies;
  * Sums an off-heap F32 buffer far larger than any cache, with the Vector API on a team of threads: the rate at
  * which memory can be read, hence the ceiling of a matrix-vector product, which reads every weight once.
  */
-final class ReadBandwidth implements AutoCloseable {
+public final class ReadBandwidth implements AutoCloseable {
     /** 1 GiB: dozens of times the last-level cache of the machines this runs on. */
-    static final long BYTES = 1L << 30;
+    public static final long BYTES = 1L << 30;
     /** Each thread sums whole chunks, handed out dynamically by the team. */
     private static final long CHUNK_BYTES = 4L << 20;
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
@@ -26,7 +26,7 @@ final class ReadBandwidth implements AutoCloseable {
     private final float[] chunkSums;
     private final IntConsumer sumChunk;
 
-    ReadBandwidth(int threads) {
+    public ReadBandwidth(int threads) {
         buffer = arena.allocate(BYTES, CHUNK_BYTES);
         // Non-zero bytes: a real write to every page, so none stays unbacked or mapped to the shared zero page.
         buffer.fill((byte) 0x3F);
@@ -36,7 +36,7 @@ final class ReadBandwidth implements AutoCloseable {
     }
 
     /** Reads the whole buffer once; returns its sum so the reads cannot be optimised away. */
-    float sum() {
+    public float sum() {
         team.run(chunkSums.length, sumChunk);
         float total = 0;
         for (float s : chunkSums) {

@@ -1,0 +1,127 @@
+package dev.dpn.cli;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.dpn.measure.Rate;
+import dev.dpn.tensors.DType;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The results of one {@code dpn bench} run: printed as a table, written as JSON so that runs can be compared over
+ * time. Times are medians over the runs with their extremes; a figure that could not be measured is null.
+ *
+ * @param promptTokens      the question's prompt ids, the image placeholder counted once
+ * @param sequenceTokens    what the decoder's first layer sees: the prompt with the image's visual tokens
+ * @param decodeBytesPerToken the weight bytes one decode step reads
+ */
+record BenchReport(String date, String model, int layers, int hiddenSize, DType weights, int threads, String jvm,
+                   String vectorSpecies, long maxHeapBytes, double openSeconds, int promptTokens, int sequenceTokens,
+                   Figure visionTowerMs, Figure projectorMs, Figure llmPrefillTokensPerSecond, Figure llmPrefillGflops,
+                   List<Ttft> ttft, int decodeTokens, Figure decodeTokensPerSecond, long decodeBytesPerToken,
+                   long peakRssBytes, long peakHeapBytes, Baselines baselines) {
+
+    /**
+     * Time to first token under one pooling setup.
+     *
+     * @param llmPrefillGflop the decoder's prefill work under this pooling
+     * @param toUnpooled      the median TTFT over the unpooled one's
+     * @param error           why the setup could not run (adaptive pooling without routers), else null
+     */
+    record Ttft(String pooling, Figure seconds, double llmPrefillGflop, double toUnpooled, String error) {
+    }
+
+    /** Our matmul and OpenBLAS sgemm (F32 weights) on the same M × N × K product. */
+    record Gemm(int m, int n, int k, DType weights, Rate openBlasGflops, Rate oursGflops, String note) {
+    }
+
+    record Baselines(String openBlas, List<Gemm> gemms, Rate readBandwidthGBps) {
+    }
+
+    @JsonProperty
+    Figure decodeGBps() {
+        return decodeTokensPerSecond == null ? null : decodeTokensPerSecond.times(decodeBytesPerToken / 1e9);
+    }
+
+    void print(PrintWriter out) {
+        out.printf(Locale.ROOT, "dpn bench: %s (%d layers, hidden %d, %s weights), %d threads, JVM %s, %s, max heap "
+                        + "%s%n", model, layers, hiddenSize, weights, threads, jvm, vectorSpecies,
+                InspectCommand.human(maxHeapBytes));
+        out.printf(Locale.ROOT, "prompt: one image and a question of %d tokens, %d tokens in the decoder%n%n",
+                promptTokens, sequenceTokens);
+        out.printf(Locale.ROOT, "%-32s %12s  %-23s %s%n", "measure", "median", "[min–max] runs", "ratio");
+        row(out, "model open", Figure.once(openSeconds), "s", "");
+        row(out, "vision tower", visionTowerMs, "ms", "");
+        row(out, "projector", projectorMs, "ms", "");
+        Gemm square = baselines.gemms().isEmpty() ? null : baselines.gemms().getFirst();
+        String prefillRatio = square == null || square.openBlasGflops() == null || llmPrefillGflops == null ? ""
+                : String.format(Locale.ROOT, "%.2f x OpenBLAS sgemm %dx%dx%d", llmPrefillGflops.median()
+                / square.openBlasGflops().median(), square.m(), square.n(), square.k());
+        row(out, "LLM prefill", llmPrefillTokensPerSecond, "tok/s", "");
+        row(out, "LLM prefill", llmPrefillGflops, "GFLOPS", prefillRatio);
+        for (Ttft t : ttft) {
+            if (t.error() != null) {
+                out.printf(Locale.ROOT, "%-32s %s%n", "TTFT " + t.pooling(), "not run: " + t.error());
+            } else {
+                row(out, "TTFT " + t.pooling(), t.seconds(), "s", String.format(Locale.ROOT,
+                        "%.2f x none, LLM prefill %s GFLOP", t.toUnpooled(), number(t.llmPrefillGflop())));
+            }
+        }
+        row(out, "decode (" + decodeTokens + " tokens)", decodeTokensPerSecond, "tok/s", "");
+        Figure gbps = decodeGBps();
+        String bandwidthRatio = gbps == null ? "" : String.format(Locale.ROOT, "%.2f x read bandwidth, %s/token",
+                gbps.median() / baselines.readBandwidthGBps().median(), InspectCommand.human(decodeBytesPerToken));
+        row(out, "decode weights read", gbps, "GB/s", bandwidthRatio);
+        out.printf(Locale.ROOT, "%-32s %12s%n", "peak RSS (VmHWM)", InspectCommand.human(peakRssBytes));
+        out.printf(Locale.ROOT, "%-32s %12s%n", "peak heap", InspectCommand.human(peakHeapBytes));
+        out.println();
+        out.println("baselines, same run: OpenBLAS " + baselines.openBlas());
+        for (Gemm g : baselines.gemms()) {
+            String label = String.format(Locale.ROOT, "GEMM %dx%dx%d", g.m(), g.n(), g.k());
+            rate(out, label + " OpenBLAS F32", g.openBlasGflops(), "GFLOPS", "");
+            rate(out, label + " ours " + g.weights(), g.oursGflops(), "GFLOPS", g.oursGflops() == null
+                    || g.openBlasGflops() == null ? (g.note() == null ? "" : g.note())
+                    : String.format(Locale.ROOT, "%.2f x OpenBLAS", g.oursGflops().median()
+                    / g.openBlasGflops().median()));
+        }
+        rate(out, "memory read loop", baselines.readBandwidthGBps(), "GB/s", "");
+    }
+
+    private static void row(PrintWriter out, String label, Figure f, String unit, String ratio) {
+        if (f == null) {
+            out.printf(Locale.ROOT, "%-32s %12s%n", label, "n/a");
+            return;
+        }
+        // Rates from the baselines' timing loop carry no run count (0).
+        String spread = f.runs() == 1 ? "" : String.format(Locale.ROOT, "[%s–%s]", number(f.min()), number(f.max()))
+                + (f.runs() > 1 ? " " + f.runs() : "");
+        out.printf(Locale.ROOT, "%-32s %12s  %-23s %s%n", label, number(f.median()) + " " + unit, spread, ratio);
+    }
+
+    private static void rate(PrintWriter out, String label, Rate r, String unit, String ratio) {
+        row(out, label, r == null ? null : new Figure(r.median(), r.min(), r.max(), 0), unit, ratio);
+    }
+
+    /** Three significant digits or whole numbers: 0.412, 41.2, 412, 4120. */
+    private static String number(double value) {
+        double magnitude = Math.abs(value);
+        return String.format(Locale.ROOT, magnitude >= 100 ? "%.0f" : magnitude >= 10 ? "%.1f" : magnitude >= 1
+                ? "%.2f" : "%.3f", value);
+    }
+
+    void write(Path file) {
+        try {
+            Path parent = file.toAbsolutePath().getParent();
+            Files.createDirectories(parent);
+            new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(file.toFile(), this);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the benchmark report " + file + ": " + e.getMessage(), e);
+        }
+    }
+}
