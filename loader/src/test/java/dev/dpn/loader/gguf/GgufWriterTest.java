@@ -107,10 +107,10 @@ class GgufWriterTest {
                 () -> new GgufMetadata().putString("k", "v").putBool("k", true));
         try (GgufWriter writer = GgufWriter.create(file, new GgufMetadata(),
                 List.of(new TensorInfo("w", DType.F32, 1)))) {
-            IllegalArgumentException name = assertThrows(IllegalArgumentException.class,
+            IllegalStateException name = assertThrows(IllegalStateException.class,
                     () -> writer.write("v", MemorySegment.ofArray(new byte[4])));
             assertTrue(name.getMessage().contains("tensor v was not declared"), name.getMessage());
-            IllegalArgumentException overflow = assertThrows(IllegalArgumentException.class,
+            IllegalStateException overflow = assertThrows(IllegalStateException.class,
                     () -> writer.write("w", MemorySegment.ofArray(new byte[5])));
             assertTrue(overflow.getMessage().contains("would receive 5 bytes, but it holds 4"), overflow.getMessage());
             writer.write("w", MemorySegment.ofArray(new byte[4]));
