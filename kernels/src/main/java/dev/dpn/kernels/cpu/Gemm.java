@@ -35,10 +35,13 @@ final class Gemm {
     /** Per thread, allocated once and reused by every call. */
     private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
 
-    /** The packed weights, the current rows of x, and one weight row decoded to F32 on its way into the panel. */
-    private record Buffers(float[] panel, float[] rows, float[] weights) {
+    /**
+     * The packed weights, the current rows of x, one weight row decoded to F32 on its way into the panel, and a
+     * micro-tile's sums on their way into y.
+     */
+    private record Buffers(float[] panel, float[] rows, float[] weights, float[] sums) {
         Buffers() {
-            this(new float[KC * NC], new float[MR * KC], new float[KC]);
+            this(new float[KC * NC], new float[MR * KC], new float[KC], new float[MR * NR]);
         }
     }
 
@@ -65,7 +68,8 @@ final class Gemm {
                 for (int row = firstRow; row < endRow; row += MR) {
                     copyRows(x, k, row, endRow, depth0, depth, buffers.rows);
                     for (int s = 0; s < cols; s += NR) {
-                        tile(buffers.rows, buffers.panel, s * depth, depth, y, n, row, endRow - row, col + s,
+                        tile(buffers.rows, buffers.panel, s * depth, depth, buffers.sums);
+                        store(buffers.sums, y, n, row, Math.min(MR, endRow - row), col + s,
                                 Math.min(NR, cols - s), bias, depth0 == 0);
                     }
                 }
@@ -102,12 +106,11 @@ final class Gemm {
     }
 
     /**
-     * Adds the rows of x in {@code rows} times the panel strip at {@code strip} into y[row, row + MR) ×
-     * [col, col + cols), or stores that plus bias when this is the first depth slice; only {@code rowCount} rows
-     * are written.
+     * The rows of x in {@code rows} times the panel strip at {@code strip}, into {@code sums}: row r at
+     * {@code r · NR}. The sums leave through an array, not as vectors handed to a method: the micro-kernel is too
+     * large for the JIT to inline a store helper into, and a vector passed to a call that is not inlined is boxed.
      */
-    private static void tile(float[] rows, float[] panel, int strip, int depth, MemorySegment y, int n, int row,
-                             int rowCount, int col, int cols, MemorySegment bias, boolean first) {
+    private static void tile(float[] rows, float[] panel, int strip, int depth, float[] sums) {
         FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
         FloatVector c30 = c00, c31 = c00;
         int lanes = F.length();
@@ -127,30 +130,34 @@ final class Gemm {
             c30 = a.fma(b0, c30);
             c31 = a.fma(b1, c31);
         }
-        long y0 = 4 * ((long) row * n + col);
-        long yRow = 4L * n;
-        VectorMask<Float> mask0 = F.indexInRange(0, cols);
-        VectorMask<Float> mask1 = F.indexInRange(lanes, cols);
-        FloatVector bias0 = FloatVector.zero(F), bias1 = bias0;
-        if (first && bias != null) {
-            bias0 = FloatVector.fromMemorySegment(F, bias, 4L * col, LE, mask0);
-            bias1 = FloatVector.fromMemorySegment(F, bias, 4L * (col + lanes), LE, mask1);
-        }
-        update(y, y0, c00.add(bias0), c01.add(bias1), mask0, mask1, first);
-        if (rowCount > 1) update(y, y0 + yRow, c10.add(bias0), c11.add(bias1), mask0, mask1, first);
-        if (rowCount > 2) update(y, y0 + 2 * yRow, c20.add(bias0), c21.add(bias1), mask0, mask1, first);
-        if (rowCount > 3) update(y, y0 + 3 * yRow, c30.add(bias0), c31.add(bias1), mask0, mask1, first);
+        c00.intoArray(sums, 0);
+        c01.intoArray(sums, lanes);
+        c10.intoArray(sums, NR);
+        c11.intoArray(sums, NR + lanes);
+        c20.intoArray(sums, 2 * NR);
+        c21.intoArray(sums, 2 * NR + lanes);
+        c30.intoArray(sums, 3 * NR);
+        c31.intoArray(sums, 3 * NR + lanes);
     }
 
-    /** Stores (first slice) or adds (later slices) one row of a micro-tile; masks cut the columns past the end. */
-    private static void update(MemorySegment y, long offset, FloatVector v0, FloatVector v1, VectorMask<Float> mask0,
-                               VectorMask<Float> mask1, boolean first) {
-        long offset1 = offset + 4L * F.length();
-        if (!first) {
-            v0 = v0.add(FloatVector.fromMemorySegment(F, y, offset, LE, mask0));
-            v1 = v1.add(FloatVector.fromMemorySegment(F, y, offset1, LE, mask1));
+    /**
+     * Adds a micro-tile's {@code sums} into y[row, row + rowCount) × [col, col + cols), or stores them plus bias when
+     * this is the first depth slice; masks cut the columns past the end.
+     */
+    private static void store(float[] sums, MemorySegment y, int n, int row, int rowCount, int col, int cols,
+                              MemorySegment bias, boolean first) {
+        for (int half = 0; half < NR; half += F.length()) {
+            VectorMask<Float> mask = F.indexInRange(half, cols);
+            FloatVector b = first && bias != null
+                    ? FloatVector.fromMemorySegment(F, bias, 4L * (col + half), LE, mask) : FloatVector.zero(F);
+            for (int r = 0; r < rowCount; r++) {
+                long at = 4 * ((long) (row + r) * n + col + half);
+                FloatVector v = FloatVector.fromArray(F, sums, r * NR + half).add(b);
+                if (!first) {
+                    v = v.add(FloatVector.fromMemorySegment(F, y, at, LE, mask));
+                }
+                v.intoMemorySegment(y, at, LE, mask);
+            }
         }
-        v0.intoMemorySegment(y, offset, LE, mask0);
-        v1.intoMemorySegment(y, offset1, LE, mask1);
     }
 }
