@@ -1,12 +1,8 @@
 package dev.dpn.bench;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.dpn.measure.Rate;
+import dev.dpn.measure.ReportFile;
 import dev.dpn.tensors.DType;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -46,12 +42,6 @@ record Report(String date, int threads, boolean quick, String jvm, String vector
     }
 
     void write(Path file) {
-        try {
-            Path parent = file.toAbsolutePath().getParent();
-            Files.createDirectories(parent);
-            new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(file.toFile(), this);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write the benchmark report " + file + ": " + e.getMessage(), e);
-        }
+        ReportFile.write(this, file);
     }
 }

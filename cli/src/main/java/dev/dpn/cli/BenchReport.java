@@ -1,14 +1,10 @@
 package dev.dpn.cli;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.dpn.measure.Rate;
+import dev.dpn.measure.ReportFile;
 import dev.dpn.tensors.DType;
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -116,12 +112,6 @@ record BenchReport(String date, String model, int layers, int hiddenSize, DType 
     }
 
     void write(Path file) {
-        try {
-            Path parent = file.toAbsolutePath().getParent();
-            Files.createDirectories(parent);
-            new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(file.toFile(), this);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write the benchmark report " + file + ": " + e.getMessage(), e);
-        }
+        ReportFile.write(this, file);
     }
 }
