@@ -5,9 +5,9 @@ import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.lang.management.ManagementFactory;
 import java.lang.reflect.InvocationTargetException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -33,20 +33,17 @@ public final class Launcher {
     static final int REQUIRED_FEATURE = 25;
     static final List<String> JVM_FLAGS =
             List.of("--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED");
-    /*
-     * JIT settings for the relaunched JVM, which mostly answers one question and exits: until C2 compiles a kernel
-     * with the Vector API intrinsics inlined, the kernel runs the API's Java fallbacks, hundreds of times slower.
-     * Measured on 2 cores, a cold answer of the embedded model went from 2.0-2.3 s to 1.5-1.9 s with both, and the
-     * 700-answer eval from 23 s to 21 s.
-     */
     /**
-     * The fallbacks get hot and C2 would compile them on their own: ~0.9 s of compile time on the same cores, never
-     * used again once the kernels are compiled. Excluded from standalone C2 compilation, they stay inlinable.
+     * JIT directives for the relaunched JVM, which mostly answers one question and exits. Until C2 compiles a kernel
+     * with the Vector API intrinsics inlined, the kernel runs the API's Java fallbacks; they get hot, and C2 would
+     * compile them on their own: ~0.9 s of compile time on the same cores, never used once the kernels are compiled.
+     * Excluded from standalone C2 compilation, they stay inlinable. With {@link #JIT_FLAGS}, measured on 2 cores, a
+     * cold answer of the embedded model went from 2.0-2.3 s to 1.8-2.0 s and the 700-answer eval from 23 s to 21 s.
      */
-    static final String JIT_DIRECTIVES =
+    private static final String JIT_DIRECTIVES =
             "[{match: [\"jdk/incubator/vector/*.*\", \"jdk/internal/vm/vector/*.*\"], c2: {Exclude: true}}]";
     /** The kernels reach C2 after a fifth of the usual invocations: their profiles settle fast. */
-    static final List<String> JIT_FLAGS = List.of("-XX:CompileCommand=quiet",
+    private static final List<String> JIT_FLAGS = List.of("-XX:CompileCommand=quiet",
             "-XX:CompileCommand=CompileThresholdScaling,dev.dpn.kernels.cpu.*::*,0.2");
     /** Set in the child's environment so that a misconfigured child cannot relaunch forever. */
     private static final String RELAUNCHED = "DPN_RELAUNCHED";
@@ -103,7 +100,7 @@ public final class Launcher {
     }
 
     /** The child JVM's command line: dpn's flags, the JIT directives in {@code directives}, then the user's args. */
-    static List<String> command(Path java, Path directives, String[] args) {
+    private static List<String> command(Path java, Path directives, String[] args) {
         List<String> command = new ArrayList<>();
         command.add(java.toString());
         command.addAll(JVM_FLAGS);

@@ -23,12 +23,12 @@ import jdk.incubator.vector.VectorOperators;
  * memory once, dotted with every row of x while it sits in L1, and the rows of w are split across the team.
  */
 final class Gemv {
-    /** Weight rows per chunk handed to a thread: amortises the hand-out, leaves enough chunks to balance. */
+    /** Weight rows per chunk of a several-row product: amortises the hand-out, leaves enough chunks to balance. */
     private static final int ROWS_PER_CHUNK = 16;
     /**
      * Weight bytes per chunk of a one-row product: a thread streams about a megabyte of consecutive rows before it
      * takes the next chunk. Measured on the 7B model's decoder matrices, mapped from disk, 2 threads: 16-row chunks
-     * (128-352 KB) read 23 GB/s of F16, megabyte chunks 28 GB/s; Q4_0 went from 14 to 22 GB/s.
+     * (128-352 KB) read 23 GB/s of F16, megabyte chunks 28 GB/s; Q4_0 went from 14 to 21 GB/s.
      */
     private static final long CHUNK_BYTES = 1 << 20;
     /** Chunks per thread at least, so that the dynamic hand-out can even out the threads' speeds. */
