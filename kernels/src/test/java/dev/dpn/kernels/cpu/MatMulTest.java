@@ -60,6 +60,7 @@ class MatMulTest {
             {3 * Gemm.MR + 1, Gemm.NC + Gemm.NR + 3, Gemm.KC + block},
             {Gemm.MR + 1, 1, block}, {9, Gemm.NR, block}, {40, 2 * Gemm.NR - 1, 2 * block},
             {1, 5, 4096 + 3 * block},                            // past Gemv's K block, odd blocks on both sides
+            {1, 37, 3 * block},                                  // odd row chunks: a row pairs with itself
         };
         List<Arguments> cases = new ArrayList<>();
         for (DType type : List.of(DType.F32, DType.F16, DType.BF16, DType.Q8_0, DType.Q4_0)) {
@@ -98,12 +99,33 @@ class MatMulTest {
                     }
                     // Any float32 summation order of K products and the bias errs by at most (K + 1)·u·Σ|terms|
                     // (u = 2^-24, FMA products exact); the reference's rounding to float adds u·|y| ≤ u·Σ|terms|.
-                    double tolerance = (k + 2) * 0x1p-24 * magnitude;
+                    double tolerance = (k + 2) * 0x1p-24 * magnitude + xQuantizationError(type, m, x, w, i, j, k);
                     long at = (long) i * n + j;
                     assertEquals(expected.getFloat(at), actual.getFloat(at), tolerance, "y[" + i + "," + j + "]");
                 }
             }
         }
+    }
+
+    /**
+     * One-row Q4_0 products round x to {@link Gemv.BlockQuantizedX#LEVELS} levels per block of 32: each x value
+     * moves by at most half a step, (block's max |x|) / (2·LEVELS), and each product by that times |w|.
+     */
+    private static double xQuantizationError(DType type, int m, Tensor x, Tensor w, int i, int j, int k) {
+        if (type != DType.Q4_0 || m != 1) {
+            return 0;
+        }
+        double error = 0;
+        for (int b = 0; b + MatMulWeights.BLOCK <= k; b += MatMulWeights.BLOCK) {
+            double max = 0;
+            for (int p = b; p < b + MatMulWeights.BLOCK; p++) {
+                max = Math.max(max, Math.abs(x.getFloat((long) i * k + p)));
+            }
+            for (int p = b; p < b + MatMulWeights.BLOCK; p++) {
+                error += Math.abs(type.getFloat(w.data(), (long) j * k + p)) * max / (2 * Gemv.BlockQuantizedX.LEVELS);
+            }
+        }
+        return error;
     }
 
     @ParameterizedTest
