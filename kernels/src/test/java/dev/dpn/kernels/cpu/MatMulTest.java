@@ -108,11 +108,11 @@ class MatMulTest {
     }
 
     /**
-     * One-row Q4_0 products round x to {@link Gemv.BlockQuantizedX#LEVELS} levels per block of 32: each x value
-     * moves by at most half a step, (block's max |x|) / (2·LEVELS), and each product by that times |w|.
+     * One-row quantized products round x per block of 32 to {@link Gemv.BlockQuantizedX#LEVELS} levels: each x
+     * value moves by at most half a step, (block's max |x|) / (2·LEVELS), and each product by that times |w|.
      */
     private static double xQuantizationError(DType type, int m, Tensor x, Tensor w, int i, int j, int k) {
-        if (type != DType.Q4_0 || m != 1) {
+        if (!type.isQuantized() || m != 1) {
             return 0;
         }
         double error = 0;
