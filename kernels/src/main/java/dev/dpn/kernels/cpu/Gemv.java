@@ -80,29 +80,24 @@ final class Gemv {
         parallel.run((n + rowsPerChunk - 1) / rowsPerChunk, chunk -> {
             int start = chunk * rowsPerChunk;
             int end = Math.min(n, start + rowsPerChunk);
-            if (type.isQuantized()) {
-                // Two rows at a time share each load and widening of x. The rows come from the two halves of the
-                // chunk: neighbouring rows, read in step, defeated the prefetchers (7 instead of 16 GB/s of Q4_0
-                // on one core), two far-apart streams do not. An odd chunk pairs its last row with itself.
-                int half = (end - start + 1) / 2;
-                for (int j = start; j < start + half; j++) {
-                    int partner = Math.min(j + half, end - 1);
-                    if (type == DType.Q4_0) {
-                        dotQ4(w, j, partner, xq, k, bias, y);
-                    } else {
-                        dotQ8(w, j, partner, xq, k, bias, y);
-                    }
+            if (type == DType.F32 || type == DType.BF16) {
+                for (int j = start; j < end; j++) {
+                    long wIndex = (long) j * k;
+                    store(y, bias, j, type == DType.F32 ? dotF32(w, wIndex, x, k) : dotBf16(w, wIndex, x, k));
                 }
                 return;
             }
-            for (int j = start; j < end; j++) {
-                long wIndex = (long) j * k;
-                float sum = switch (type) {
-                    case F16 -> dotF16(w, wIndex, x, k);
-                    case BF16 -> dotBf16(w, wIndex, x, k);
-                    default -> dotF32(w, wIndex, x, k);
-                };
-                store(y, bias, j, sum);
+            // Two rows at a time share each load (and widening) of x. The rows come from the two halves of the
+            // chunk: neighbouring rows, read in step, defeated the prefetchers (7 instead of 16 GB/s of Q4_0 on
+            // one core), two far-apart streams do not. An odd chunk pairs its last row with itself.
+            int half = (end - start + 1) / 2;
+            for (int j = start; j < start + half; j++) {
+                int partner = Math.min(j + half, end - 1);
+                switch (type) {
+                    case F16 -> dotF16(w, j, partner, x, k, bias, y);
+                    case Q8_0 -> dotQ8(w, j, partner, xq, k, bias, y);
+                    default -> dotQ4(w, j, partner, xq, k, bias, y);
+                }
             }
         });
     }
@@ -139,45 +134,52 @@ final class Gemv {
     }
 
     /**
-     * F16 as {@link MatMulWeights#decode} converts it, Inf and NaN included. The usual weight type takes four
-     * vectors per step: its conversion is long enough that with two the loads waited (7B decode read 23 GB/s of
-     * F16 with two, 28 with four).
+     * F16 rows {@code row0} and {@code row1} (may be the same row), written to y with the bias; converted as
+     * {@link MatMulWeights#decode} converts them, Inf and NaN included. Two vectors per row and step: the
+     * conversion is long enough that with fewer independent sums the loads waited.
      */
-    private static float dotF16(MemorySegment w, long wIndex, MemorySegment x, int k) {
-        FloatVector sum0 = FloatVector.zero(F);
-        FloatVector sum1 = FloatVector.zero(F);
-        FloatVector sum2 = FloatVector.zero(F);
-        FloatVector sum3 = FloatVector.zero(F);
+    private static void dotF16(MemorySegment w, int row0, int row1, MemorySegment x, int k, MemorySegment bias,
+                               MemorySegment y) {
+        FloatVector sum00 = FloatVector.zero(F);
+        FloatVector sum01 = FloatVector.zero(F);
+        FloatVector sum10 = FloatVector.zero(F);
+        FloatVector sum11 = FloatVector.zero(F);
         int lanes = F.length();
+        long w0 = 2L * row0 * k;
+        long w1 = 2L * row1 * k;
         int p = 0;
-        for (; p <= k - 4 * lanes; p += 4 * lanes) {
-            IntVector h0 = (IntVector) ShortVector.fromMemorySegment(HALVES, w, 2 * (wIndex + p), LE)
+        for (; p <= k - 2 * lanes; p += 2 * lanes) {
+            FloatVector xa = FloatVector.fromMemorySegment(F, x, 4L * p, LE);
+            FloatVector xb = FloatVector.fromMemorySegment(F, x, 4L * (p + lanes), LE);
+            IntVector h00 = (IntVector) ShortVector.fromMemorySegment(HALVES, w, w0 + 2L * p, LE)
                     .convertShape(VectorOperators.S2I, INTS, 0);
-            IntVector h1 = (IntVector) ShortVector.fromMemorySegment(HALVES, w, 2 * (wIndex + p + lanes), LE)
+            IntVector h01 = (IntVector) ShortVector.fromMemorySegment(HALVES, w, w0 + 2L * (p + lanes), LE)
                     .convertShape(VectorOperators.S2I, INTS, 0);
-            IntVector h2 = (IntVector) ShortVector.fromMemorySegment(HALVES, w, 2 * (wIndex + p + 2 * lanes), LE)
+            IntVector h10 = (IntVector) ShortVector.fromMemorySegment(HALVES, w, w1 + 2L * p, LE)
                     .convertShape(VectorOperators.S2I, INTS, 0);
-            IntVector h3 = (IntVector) ShortVector.fromMemorySegment(HALVES, w, 2 * (wIndex + p + 3 * lanes), LE)
+            IntVector h11 = (IntVector) ShortVector.fromMemorySegment(HALVES, w, w1 + 2L * (p + lanes), LE)
                     .convertShape(VectorOperators.S2I, INTS, 0);
-            FloatVector w0 = h0.lanewise(VectorOperators.LSHL, 13).and(F16_BITS).reinterpretAsFloats().mul(F16_SCALE)
+            sum00 = h00.lanewise(VectorOperators.LSHL, 13).and(F16_BITS).reinterpretAsFloats().mul(F16_SCALE)
                     .reinterpretAsInts().lanewise(VectorOperators.OR, 0x7F800000,
-                            h0.and(0x7FFF).compare(VectorOperators.GT, F16_MAX_FINITE)).reinterpretAsFloats();
-            FloatVector w1 = h1.lanewise(VectorOperators.LSHL, 13).and(F16_BITS).reinterpretAsFloats().mul(F16_SCALE)
+                            h00.and(0x7FFF).compare(VectorOperators.GT, F16_MAX_FINITE)).reinterpretAsFloats()
+                    .fma(xa, sum00);
+            sum01 = h01.lanewise(VectorOperators.LSHL, 13).and(F16_BITS).reinterpretAsFloats().mul(F16_SCALE)
                     .reinterpretAsInts().lanewise(VectorOperators.OR, 0x7F800000,
-                            h1.and(0x7FFF).compare(VectorOperators.GT, F16_MAX_FINITE)).reinterpretAsFloats();
-            FloatVector w2 = h2.lanewise(VectorOperators.LSHL, 13).and(F16_BITS).reinterpretAsFloats().mul(F16_SCALE)
+                            h01.and(0x7FFF).compare(VectorOperators.GT, F16_MAX_FINITE)).reinterpretAsFloats()
+                    .fma(xb, sum01);
+            sum10 = h10.lanewise(VectorOperators.LSHL, 13).and(F16_BITS).reinterpretAsFloats().mul(F16_SCALE)
                     .reinterpretAsInts().lanewise(VectorOperators.OR, 0x7F800000,
-                            h2.and(0x7FFF).compare(VectorOperators.GT, F16_MAX_FINITE)).reinterpretAsFloats();
-            FloatVector w3 = h3.lanewise(VectorOperators.LSHL, 13).and(F16_BITS).reinterpretAsFloats().mul(F16_SCALE)
+                            h10.and(0x7FFF).compare(VectorOperators.GT, F16_MAX_FINITE)).reinterpretAsFloats()
+                    .fma(xa, sum10);
+            sum11 = h11.lanewise(VectorOperators.LSHL, 13).and(F16_BITS).reinterpretAsFloats().mul(F16_SCALE)
                     .reinterpretAsInts().lanewise(VectorOperators.OR, 0x7F800000,
-                            h3.and(0x7FFF).compare(VectorOperators.GT, F16_MAX_FINITE)).reinterpretAsFloats();
-            sum0 = w0.fma(FloatVector.fromMemorySegment(F, x, 4 * (p), LE), sum0);
-            sum1 = w1.fma(FloatVector.fromMemorySegment(F, x, 4 * (p + lanes), LE), sum1);
-            sum2 = w2.fma(FloatVector.fromMemorySegment(F, x, 4 * (p + 2 * lanes), LE), sum2);
-            sum3 = w3.fma(FloatVector.fromMemorySegment(F, x, 4 * (p + 3 * lanes), LE), sum3);
+                            h11.and(0x7FFF).compare(VectorOperators.GT, F16_MAX_FINITE)).reinterpretAsFloats()
+                    .fma(xb, sum11);
         }
-        FloatVector sum = sum0.add(sum1).add(sum2.add(sum3));
-        return tail(DType.F16, w, wIndex, x, k, p, sum.reduceLanes(VectorOperators.ADD));
+        store(y, bias, row0, tail(DType.F16, w, (long) row0 * k, x, k, p,
+                sum00.add(sum01).reduceLanes(VectorOperators.ADD)));
+        store(y, bias, row1, tail(DType.F16, w, (long) row1 * k, x, k, p,
+                sum10.add(sum11).reduceLanes(VectorOperators.ADD)));
     }
 
     private static float dotBf16(MemorySegment w, long wIndex, MemorySegment x, int k) {
