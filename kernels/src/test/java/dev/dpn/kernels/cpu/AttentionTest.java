@@ -38,6 +38,9 @@ class AttentionTest {
     void decodeOneToken(int threads) {
         check(threads, 1, 50, 64, 4, 4, 32, true);
         check(threads, 1, 1, 8, 2, 1, 7, true);
+        // Four query heads per key/value head over a longer cache; an odd head count without a causal mask.
+        check(threads, 1, 37, 40, 8, 2, 24, true);
+        check(threads, 1, 9, 9, 5, 5, 16, false);
     }
 
     /** Several query blocks per head, so that tasks split across threads and causal blocks differ in length. */
