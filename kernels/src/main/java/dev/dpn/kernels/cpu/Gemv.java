@@ -201,10 +201,11 @@ final class Gemv {
     }
 
     /*
-     * The quantized dot products take two blocks per step, one per accumulator, each block written out whole: a
-     * loop over a block's vectors (two trips with AVX-512) was left rolled by the JIT and ran 2.4 times slower.
-     * The `if (lanes < 16)` parts complete a block with 8-lane vectors; with 16 lanes the JIT drops them. Within a
-     * block the products are summed unscaled, and the block's sum is scaled once, by an FMA into the accumulator.
+     * The quantized dot products write each block out whole: a loop over a block's vectors (two trips with
+     * AVX-512) was left rolled by the JIT and ran 2.4 times slower. The `if (F.length() < 16)` parts complete a
+     * block with 8-lane vectors; with 16 lanes the JIT drops them. The block index is the loop's only counter and
+     * every offset is computed from it, which lets the JIT hoist the bounds checks (4% on one core). Within a block
+     * the products are summed in 16-bit integers, converted and scaled once per block.
      */
 
     /**
@@ -222,12 +223,15 @@ final class Gemv {
         float[] scales = xq.scales;
         int bytes = DType.Q8_0.blockBytes();
         int half = BLOCK / 2;
-        long block0 = (long) row0 * (k / BLOCK) * bytes;
-        long block1 = (long) row1 * (k / BLOCK) * bytes;
-        for (int p = 0, b = 0; p < k; p += BLOCK, b++, block0 += bytes, block1 += bytes) {
-            ShortVector low = (ShortVector) ByteVector.fromArray(NIBBLE_PAIRS, values, p)
+        int blocks = k / BLOCK;
+        long row0Start = (long) row0 * blocks * bytes;
+        long row1Start = (long) row1 * blocks * bytes;
+        for (int b = 0; b < blocks; b++) {
+            long block0 = row0Start + (long) b * bytes;
+            long block1 = row1Start + (long) b * bytes;
+            ShortVector low = (ShortVector) ByteVector.fromArray(NIBBLE_PAIRS, values, b * BLOCK)
                     .convertShape(VectorOperators.B2S, BLOCK_HALF, 0);
-            ShortVector high = (ShortVector) ByteVector.fromArray(NIBBLE_PAIRS, values, p + half)
+            ShortVector high = (ShortVector) ByteVector.fromArray(NIBBLE_PAIRS, values, b * BLOCK + half)
                     .convertShape(VectorOperators.B2S, BLOCK_HALF, 0);
             ShortVector dot0 = ((ShortVector) ByteVector.fromMemorySegment(NIBBLE_PAIRS, w, block0 + 2, LE)
                     .convertShape(VectorOperators.B2S, BLOCK_HALF, 0)).mul(low)
@@ -270,12 +274,15 @@ final class Gemv {
         float[] offsets = xq.offsets;
         int bytes = DType.Q4_0.blockBytes();
         int half = BLOCK / 2;
-        long block0 = (long) row0 * (k / BLOCK) * bytes;
-        long block1 = (long) row1 * (k / BLOCK) * bytes;
-        for (int p = 0, b = 0; p < k; p += BLOCK, b++, block0 += bytes, block1 += bytes) {
-            ShortVector low = (ShortVector) ByteVector.fromArray(NIBBLE_PAIRS, values, p)
+        int blocks = k / BLOCK;
+        long row0Start = (long) row0 * blocks * bytes;
+        long row1Start = (long) row1 * blocks * bytes;
+        for (int b = 0; b < blocks; b++) {
+            long block0 = row0Start + (long) b * bytes;
+            long block1 = row1Start + (long) b * bytes;
+            ShortVector low = (ShortVector) ByteVector.fromArray(NIBBLE_PAIRS, values, b * BLOCK)
                     .convertShape(VectorOperators.B2S, BLOCK_HALF, 0);
-            ShortVector high = (ShortVector) ByteVector.fromArray(NIBBLE_PAIRS, values, p + half)
+            ShortVector high = (ShortVector) ByteVector.fromArray(NIBBLE_PAIRS, values, b * BLOCK + half)
                     .convertShape(VectorOperators.B2S, BLOCK_HALF, 0);
             ShortVector packed0 = (ShortVector) ByteVector.fromMemorySegment(NIBBLE_PAIRS, w, block0 + 2, LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2S, BLOCK_HALF, 0);
