@@ -2,6 +2,7 @@ package dev.dpn.cli;
 
 import dev.dpn.runtime.Device;
 import dev.dpn.runtime.DpnModel;
+import dev.dpn.tensors.DType;
 import java.io.IOException;
 import java.nio.file.Path;
 import picocli.CommandLine.ITypeConverter;
@@ -23,11 +24,16 @@ final class ModelOptions {
                     + "(the GPU if usable, else the CPU). Default: cpu.")
     Device device = Device.CPU;
 
+    @Option(names = "--quantize", paramLabel = "q8_0|q4_0", converter = QuantizeCommand.TypeConverter.class,
+            description = "Quantize the float linear layers on load, as dpn quantize would store them (slower to "
+                    + "load; a quantized copy from dpn quantize opens at once). Default: as stored.")
+    DType quantize;
+
     DpnModel load() throws IOException {
         if (threads < 1) {
             throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
         }
-        return DpnModel.load(folder != null ? folder : EmbeddedModel.folder(), device, threads);
+        return DpnModel.load(folder != null ? folder : EmbeddedModel.folder(), device, threads, quantize);
     }
 
     /** Lets picocli report an unknown device as a usage error. */

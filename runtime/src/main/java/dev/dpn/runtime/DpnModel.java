@@ -14,6 +14,7 @@ import dev.dpn.runtime.sampling.Sampler;
 import dev.dpn.runtime.text.ChatTemplate;
 import dev.dpn.runtime.text.StreamDecoder;
 import dev.dpn.runtime.text.Tokenizer;
+import dev.dpn.tensors.DType;
 import dev.dpn.tensors.Tensor;
 import dev.dpn.tensors.TensorArena;
 import java.io.IOException;
@@ -79,6 +80,18 @@ public final class DpnModel implements AutoCloseable {
      * @throws IOException              if a file cannot be read
      */
     public static DpnModel load(Path folder, Device device, int threads) throws IOException {
+        return load(folder, device, threads, null);
+    }
+
+    /**
+     * Loads a model folder as {@link #load(Path, Device, int)} does, quantizing its float linear layers on load to
+     * {@code quantizeTo}, Q8_0 or Q4_0 (null: as stored), exactly as {@code dpn quantize} would store them. Loading
+     * takes longer (every stored matrix is read once; seconds for a 7B model) and the quantized copies live in
+     * memory; a checkpoint written by {@code dpn quantize} opens instantly instead.
+     *
+     * @throws IllegalArgumentException also if {@code quantizeTo} is neither null, Q8_0 nor Q4_0
+     */
+    public static DpnModel load(Path folder, Device device, int threads, DType quantizeTo) throws IOException {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be at least 1, got " + threads);
         }
@@ -92,7 +105,7 @@ public final class DpnModel implements AutoCloseable {
         String chatTemplate = readChatTemplate(folder);
         Backend backend = device.open(threads);
         try {
-            LlavaModel model = LlavaModel.load(folder, backend);
+            LlavaModel model = LlavaModel.load(folder, backend, quantizeTo);
             try {
                 requireImageToken(folder, tokenizer, model.config());
                 return new DpnModel(folder, tokenizer, backend, model, chatTemplate);

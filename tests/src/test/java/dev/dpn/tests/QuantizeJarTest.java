@@ -10,7 +10,10 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code dpn quantize} through the built jar: a Q4_0 copy of the embedded model that answers, and refusals. */
+/**
+ * {@code dpn quantize} through the built jar: a Q4_0 copy of the embedded model that answers, as the model quantized
+ * on load ({@code --quantize}) does, and refusals.
+ */
 class QuantizeJarTest {
     @TempDir
     Path dir;
@@ -29,6 +32,11 @@ class QuantizeJarTest {
                 "What color is the background?");
         assertEquals(0, answer.exitCode(), answer.err());
         assertEquals("green", answer.out().strip());
+
+        DpnJar.Result onLoad = run("--model", "../models/tiny-dpn-llava", "--quantize", "q4_0", "--image",
+                "../world/eval/0009.png", "--prompt", "What color is the background?");
+        assertEquals(0, onLoad.exitCode(), onLoad.err());
+        assertEquals("green", onLoad.out().strip());
     }
 
     @Test

@@ -3,6 +3,8 @@ package dev.dpn.runtime.model;
 import dev.dpn.kernels.Backend;
 import dev.dpn.loader.SafetensorsCheckpoint;
 import dev.dpn.loader.TensorInfo;
+import dev.dpn.runtime.quantize.CheckpointQuantizer;
+import dev.dpn.tensors.BlockQuantizer;
 import dev.dpn.tensors.DType;
 import dev.dpn.tensors.Tensor;
 import dev.dpn.tensors.TensorArena;
@@ -12,13 +14,16 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.function.Predicate;
+import java.util.stream.LongStream;
 
 /**
  * The tensors of a llava-hf checkpoint, asked for by their transformers 4.x names ({@code language_model.model.…})
  * whichever layout the file uses, each checked against the shape the config implies.
  *
- * <p>Matrices stay in the mapped file, in their stored dtype; small vectors (norm weights, biases, embeddings added
- * once) are converted to F32 in the model's arena, as the {@link Backend} contract wants them.
+ * <p>Matrices stay in the mapped file, in their stored dtype, unless the model is quantized on load: then the
+ * linear layers that {@code dpn quantize} would quantize are quantized the same way into the model's arena. Small
+ * vectors (norm weights, biases, embeddings added once) are converted to F32 in the model's arena, as the
+ * {@link Backend} contract wants them.
  */
 final class CheckpointWeights {
     /** How transformers 5.x renamed the 4.x prefixes. */
@@ -35,14 +40,18 @@ final class CheckpointWeights {
     private final SafetensorsCheckpoint checkpoint;
     private final Backend backend;
     private final TensorArena arena;
+    /** Q8_0 or Q4_0 to quantize float linear layers into on load, or null to read them as stored. */
+    private final DType quantizeTo;
     private final boolean layout5x;
     private final Set<String> used = new HashSet<>();
 
-    CheckpointWeights(Path folder, SafetensorsCheckpoint checkpoint, Backend backend, TensorArena arena) {
+    CheckpointWeights(Path folder, SafetensorsCheckpoint checkpoint, Backend backend, TensorArena arena,
+                      DType quantizeTo) {
         this.folder = folder;
         this.checkpoint = checkpoint;
         this.backend = backend;
         this.arena = arena;
+        this.quantizeTo = quantizeTo;
         this.layout5x = checkpoint.names().stream().anyMatch(name -> name.startsWith("model.language_model."));
     }
 
@@ -65,7 +74,31 @@ final class CheckpointWeights {
                     + shape[shape.length - 1] + "; quantized weights need rows in whole blocks of "
                     + dtype.blockSize());
         }
-        return requireFloat(name, tensor, "weights must be F32, F16, BF16, Q8_0 or Q4_0");
+        requireFloat(name, tensor, "weights must be F32, F16, BF16, Q8_0 or Q4_0");
+        if (quantizeTo != null && CheckpointQuantizer.quantizes(stored(name), shape, quantizeTo)) {
+            return quantized(tensor);
+        }
+        return tensor;
+    }
+
+    /** Rows quantized per task: enough work per task, many tasks to spread over the cores. */
+    private static final long QUANTIZE_ROWS = 64;
+
+    /** {@code matrix} quantized to {@link #quantizeTo} in the model's arena, by row blocks on all cores. */
+    private Tensor quantized(Tensor matrix) {
+        Tensor target = arena.allocate(quantizeTo, matrix.shape());
+        long rows = matrix.dim(0);
+        LongStream.range(0, Math.ceilDiv(rows, QUANTIZE_ROWS)).parallel().forEach(task -> {
+            long from = task * QUANTIZE_ROWS;
+            long to = Math.min(rows, from + QUANTIZE_ROWS);
+            BlockQuantizer.quantize(matrix.rows(from, to), target.rows(from, to));
+        });
+        if (matrix.data().isMapped()) {
+            // The stored matrix is not read again: its pages leave the process (the OS may keep them cached), so
+            // that RSS holds the quantized copy alone (7B F16 to Q4_0: peak RSS 4.2 GB, 17.2 GB without this).
+            matrix.data().unload();
+        }
+        return target;
     }
 
     /**

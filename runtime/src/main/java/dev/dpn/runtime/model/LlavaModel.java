@@ -5,6 +5,7 @@ import dev.dpn.kernels.Backend;
 import dev.dpn.loader.SafetensorsCheckpoint;
 import dev.dpn.loader.config.LlavaConfig;
 import dev.dpn.loader.config.PoolingConfig;
+import dev.dpn.tensors.DType;
 import dev.dpn.tensors.TensorArena;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -29,7 +30,7 @@ public final class LlavaModel implements AutoCloseable {
     private final DpeWeights dpeWeights;
 
     private LlavaModel(Path folder, LlavaConfig config, Backend backend, SafetensorsCheckpoint checkpoint,
-            TensorArena arena) {
+            TensorArena arena, DType quantizeTo) {
         this.config = config;
         this.backend = backend;
         this.checkpoint = checkpoint;
@@ -39,7 +40,7 @@ public final class LlavaModel implements AutoCloseable {
             throw new ModelLoadException(configFile + ": text_config.hidden_act must be silu (a SwiGLU MLP), got "
                     + config.textConfig().hiddenAct());
         }
-        CheckpointWeights weights = new CheckpointWeights(folder, checkpoint, backend, arena);
+        CheckpointWeights weights = new CheckpointWeights(folder, checkpoint, backend, arena, quantizeTo);
         this.visionTower = ClipVisionTower.load(weights, config,
                 activation(configFile, "vision_config.hidden_act", config.visionConfig().hiddenAct()));
         this.projector = Projector.load(weights, config,
@@ -68,11 +69,25 @@ public final class LlavaModel implements AutoCloseable {
      * @throws IOException if a file cannot be read
      */
     public static LlavaModel load(Path folder, Backend backend) throws IOException {
+        return load(folder, backend, null);
+    }
+
+    /**
+     * Loads {@code folder} as {@link #load(Path, Backend)} does, quantizing its float linear layers to
+     * {@code quantizeTo} (Q8_0 or Q4_0; null reads them as stored) the way {@code dpn quantize} writes them:
+     * same tensors, same numbers. The quantized copies live in memory; the stored ones are read once.
+     *
+     * @throws IllegalArgumentException if {@code quantizeTo} is neither null, Q8_0 nor Q4_0
+     */
+    public static LlavaModel load(Path folder, Backend backend, DType quantizeTo) throws IOException {
+        if (quantizeTo != null && quantizeTo != DType.Q8_0 && quantizeTo != DType.Q4_0) {
+            throw new IllegalArgumentException("cannot quantize to " + quantizeTo + "; Q8_0 or Q4_0");
+        }
         LlavaConfig config = LlavaConfig.read(folder.resolve(CONFIG_FILE));
         SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(folder);
         TensorArena arena = new TensorArena();
         try {
-            return new LlavaModel(folder, config, backend, checkpoint, arena);
+            return new LlavaModel(folder, config, backend, checkpoint, arena, quantizeTo);
         } catch (RuntimeException e) {
             arena.close();
             checkpoint.close();

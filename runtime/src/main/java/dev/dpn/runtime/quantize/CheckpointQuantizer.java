@@ -50,8 +50,11 @@ public final class CheckpointQuantizer {
     private CheckpointQuantizer() {
     }
 
-    /** Whether the tensor {@code name} of shape {@code shape} is stored as {@code type} in the quantized copy. */
-    static boolean quantizes(String name, long[] shape, DType type) {
+    /**
+     * Whether the tensor {@code name} of shape {@code shape} is stored as {@code type} in the quantized copy; also
+     * what {@link dev.dpn.runtime.model.LlavaModel#load(Path, dev.dpn.kernels.Backend, DType)} quantizes on load.
+     */
+    public static boolean quantizes(String name, long[] shape, DType type) {
         return isLinearWeight(name) && shape.length == 2 && shape[1] % type.blockSize() == 0;
     }
 
