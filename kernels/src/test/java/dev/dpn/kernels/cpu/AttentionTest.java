@@ -38,8 +38,9 @@ class AttentionTest {
     void decodeOneToken(int threads) {
         check(threads, 1, 50, 64, 4, 4, 32, true);
         check(threads, 1, 1, 8, 2, 1, 7, true);
-        // Four query heads per key/value head over a longer cache; an odd head count without a causal mask.
-        check(threads, 1, 37, 40, 8, 2, 24, true);
+        // Four query heads per key/value head over a cache of several position chunks, the last one short; an odd
+        // head count without a causal mask.
+        check(threads, 1, 2 * Attention.DECODE_POSITIONS + 7, 80, 8, 2, 24, true);
         check(threads, 1, 9, 9, 5, 5, 16, false);
     }
 
