@@ -314,10 +314,12 @@ final class Gemv {
 
     /**
      * One row of x quantized per block of 32 for the quantized products, as llama.cpp quantizes it for its Q8_0 and
-     * Q4_0 dot products: {@code x[p] ≈ values[p]·scales[p / 32]} with integers of magnitude up to {@link #LEVELS},
+     * Q4_0 dot products (a {@code block_q8_0}): {@code x[p] ≈ values[p]·scales[p / 32]} with integers of magnitude
+     * up to {@link #LEVELS},
      * and {@code offsets[b] = 8·scales[b]·Σ values} over block b (Q4_0's nibbles are offset by 8). Bytes keep x in
      * L1 next to the weights streaming through: at K = 11008, x in shorts (22 KB) was evicted and one core read
-     * 18 GB/s of Q8_0 from DRAM, in bytes 30 GB/s. Each value errs by at most 1/254 of its block's largest |x|.
+     * 18 GB/s of Q8_0 from DRAM, in bytes 30 GB/s. Each value errs by at most 1/254 of its block's largest |x|,
+     * plus 2^-11 of it for the scale's rounding to F16.
      */
     static final class BlockQuantizedX {
         static final int LEVELS = 127;
@@ -337,16 +339,19 @@ final class Gemv {
                 for (int i = b * BLOCK; i < (b + 1) * BLOCK; i++) {
                     max = Math.max(max, Math.abs(x.get(DType.FLOAT, 4L * i)));
                 }
+                // ggml's quantize_row_q8_0: rounded half away from zero with the F32 scale, which is then kept
+                // as the F16 that block_q8_0 stores.
                 float scale = max / LEVELS;
                 float inverse = scale == 0 ? 0 : 1 / scale;
                 int sum = 0;
                 for (int i = b * BLOCK; i < (b + 1) * BLOCK; i++) {
-                    int value = Math.round(x.get(DType.FLOAT, 4L * i) * inverse);
+                    float scaled = x.get(DType.FLOAT, 4L * i) * inverse;
+                    int value = scaled < 0 ? -Math.round(-scaled) : Math.round(scaled);
                     values[i] = (byte) value;
                     sum += value;
                 }
-                scales[b] = scale;
-                offsets[b] = 8 * scale * sum;
+                scales[b] = Float.float16ToFloat(Float.floatToFloat16(scale));
+                offsets[b] = 8 * scales[b] * sum;
             }
             return this;
         }

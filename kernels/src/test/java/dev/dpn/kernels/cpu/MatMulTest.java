@@ -108,8 +108,9 @@ class MatMulTest {
     }
 
     /**
-     * One-row quantized products round x per block of 32 to {@link Gemv.BlockQuantizedX#LEVELS} levels: each x
-     * value moves by at most half a step, (block's max |x|) / (2·LEVELS), and each product by that times |w|.
+     * One-row quantized products round x per block of 32 to {@link Gemv.BlockQuantizedX#LEVELS} levels with a scale
+     * kept as F16: each x value moves by at most half a step, (block's max |x|) / (2·LEVELS), plus the scale's
+     * relative rounding 2^-11 of the block's max, and each product by that times |w|.
      */
     private static double xQuantizationError(DType type, int m, Tensor x, Tensor w, int i, int j, int k) {
         if (!type.isQuantized() || m != 1) {
@@ -122,7 +123,7 @@ class MatMulTest {
                 max = Math.max(max, Math.abs(x.getFloat((long) i * k + p)));
             }
             for (int p = b; p < b + MatMulWeights.BLOCK; p++) {
-                error += Math.abs(type.getFloat(w.data(), (long) j * k + p)) * max / (2 * Gemv.BlockQuantizedX.LEVELS);
+                error += Math.abs(type.getFloat(w.data(), (long) j * k + p)) * max * (0.5 / Gemv.BlockQuantizedX.LEVELS + 0x1p-11);
             }
         }
         return error;
