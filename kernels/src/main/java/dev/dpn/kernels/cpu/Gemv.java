@@ -36,9 +36,12 @@ final class Gemv {
     private static final int MIN_CHUNKS_PER_THREAD = 4;
     /** The quantized one-row products write a block out in 8- or 16-lane vectors; other widths decode rows. */
     private static final boolean QUANTIZED_STREAMING = F.length() == 8 || F.length() == 16;
-    /** Q4_0's 16 bytes of nibble pairs per block, and the 16 shorts they widen to. */
-    private static final VectorSpecies<Byte> NIBBLE_PAIRS = ByteVector.SPECIES_128;
-    private static final VectorSpecies<Short> BLOCK_HALF = ShortVector.SPECIES_256;
+    /**
+     * 16 bytes (half a Q8_0 block, or of quantized x; all of a Q4_0 block's nibble pairs) and the 16 shorts they
+     * widen to, in which the quantized products multiply.
+     */
+    private static final VectorSpecies<Byte> HALF_BLOCK_BYTES = ByteVector.SPECIES_128;
+    private static final VectorSpecies<Short> HALF_BLOCK_SHORTS = ShortVector.SPECIES_256;
     private static final ThreadLocal<float[]> ROW = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<BlockQuantizedX> QUANTIZED_X = ThreadLocal.withInitial(BlockQuantizedX::new);
 
@@ -69,7 +72,8 @@ final class Gemv {
     /**
      * One row of x: each thread streams whole weight rows, chunk after chunk, so the hardware prefetchers see long
      * sequential runs. Walking a chunk's rows in column blocks, to keep a block of x in L1, broke those runs into
-     * 8 KB pieces and was slower from DRAM (x, 44 KB at K = 11008, stays in L2 anyway).
+     * short pieces that the prefetchers do not follow (F16 at K = 11008 on one core: 19 GB/s whole, 11 in slices of
+     * 4096 columns), so x (44 KB of floats there) is read from L2; the quantized types keep it small instead.
      */
     private static void gemv1(Parallel parallel, MemorySegment x, MemorySegment w, DType type, MemorySegment bias,
                               MemorySegment y, int n, int k) {
@@ -229,18 +233,18 @@ final class Gemv {
         for (int b = 0; b < blocks; b++) {
             long block0 = row0Start + (long) b * bytes;
             long block1 = row1Start + (long) b * bytes;
-            ShortVector low = (ShortVector) ByteVector.fromArray(NIBBLE_PAIRS, values, b * BLOCK)
-                    .convertShape(VectorOperators.B2S, BLOCK_HALF, 0);
-            ShortVector high = (ShortVector) ByteVector.fromArray(NIBBLE_PAIRS, values, b * BLOCK + half)
-                    .convertShape(VectorOperators.B2S, BLOCK_HALF, 0);
-            ShortVector dot0 = ((ShortVector) ByteVector.fromMemorySegment(NIBBLE_PAIRS, w, block0 + 2, LE)
-                    .convertShape(VectorOperators.B2S, BLOCK_HALF, 0)).mul(low)
-                    .add(((ShortVector) ByteVector.fromMemorySegment(NIBBLE_PAIRS, w, block0 + 2 + half, LE)
-                            .convertShape(VectorOperators.B2S, BLOCK_HALF, 0)).mul(high));
-            ShortVector dot1 = ((ShortVector) ByteVector.fromMemorySegment(NIBBLE_PAIRS, w, block1 + 2, LE)
-                    .convertShape(VectorOperators.B2S, BLOCK_HALF, 0)).mul(low)
-                    .add(((ShortVector) ByteVector.fromMemorySegment(NIBBLE_PAIRS, w, block1 + 2 + half, LE)
-                            .convertShape(VectorOperators.B2S, BLOCK_HALF, 0)).mul(high));
+            ShortVector low = (ShortVector) ByteVector.fromArray(HALF_BLOCK_BYTES, values, b * BLOCK)
+                    .convertShape(VectorOperators.B2S, HALF_BLOCK_SHORTS, 0);
+            ShortVector high = (ShortVector) ByteVector.fromArray(HALF_BLOCK_BYTES, values, b * BLOCK + half)
+                    .convertShape(VectorOperators.B2S, HALF_BLOCK_SHORTS, 0);
+            ShortVector dot0 = ((ShortVector) ByteVector.fromMemorySegment(HALF_BLOCK_BYTES, w, block0 + 2, LE)
+                    .convertShape(VectorOperators.B2S, HALF_BLOCK_SHORTS, 0)).mul(low)
+                    .add(((ShortVector) ByteVector.fromMemorySegment(HALF_BLOCK_BYTES, w, block0 + 2 + half, LE)
+                            .convertShape(VectorOperators.B2S, HALF_BLOCK_SHORTS, 0)).mul(high));
+            ShortVector dot1 = ((ShortVector) ByteVector.fromMemorySegment(HALF_BLOCK_BYTES, w, block1 + 2, LE)
+                    .convertShape(VectorOperators.B2S, HALF_BLOCK_SHORTS, 0)).mul(low)
+                    .add(((ShortVector) ByteVector.fromMemorySegment(HALF_BLOCK_BYTES, w, block1 + 2 + half, LE)
+                            .convertShape(VectorOperators.B2S, HALF_BLOCK_SHORTS, 0)).mul(high));
             FloatVector scale0 = FloatVector.broadcast(F, Float.float16ToFloat(w.get(DType.SHORT, block0)) * scales[b]);
             FloatVector scale1 = FloatVector.broadcast(F, Float.float16ToFloat(w.get(DType.SHORT, block1)) * scales[b]);
             sum0 = ((FloatVector) dot0.convertShape(VectorOperators.S2F, F, 0)).fma(scale0, sum0);
@@ -280,16 +284,18 @@ final class Gemv {
         for (int b = 0; b < blocks; b++) {
             long block0 = row0Start + (long) b * bytes;
             long block1 = row1Start + (long) b * bytes;
-            ShortVector low = (ShortVector) ByteVector.fromArray(NIBBLE_PAIRS, values, b * BLOCK)
-                    .convertShape(VectorOperators.B2S, BLOCK_HALF, 0);
-            ShortVector high = (ShortVector) ByteVector.fromArray(NIBBLE_PAIRS, values, b * BLOCK + half)
-                    .convertShape(VectorOperators.B2S, BLOCK_HALF, 0);
-            ShortVector packed0 = (ShortVector) ByteVector.fromMemorySegment(NIBBLE_PAIRS, w, block0 + 2, LE)
-                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, BLOCK_HALF, 0);
-            ShortVector packed1 = (ShortVector) ByteVector.fromMemorySegment(NIBBLE_PAIRS, w, block1 + 2, LE)
-                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, BLOCK_HALF, 0);
-            ShortVector dot0 = packed0.and((short) 0x0F).mul(low).add(packed0.lanewise(VectorOperators.LSHR, 4).mul(high));
-            ShortVector dot1 = packed1.and((short) 0x0F).mul(low).add(packed1.lanewise(VectorOperators.LSHR, 4).mul(high));
+            ShortVector low = (ShortVector) ByteVector.fromArray(HALF_BLOCK_BYTES, values, b * BLOCK)
+                    .convertShape(VectorOperators.B2S, HALF_BLOCK_SHORTS, 0);
+            ShortVector high = (ShortVector) ByteVector.fromArray(HALF_BLOCK_BYTES, values, b * BLOCK + half)
+                    .convertShape(VectorOperators.B2S, HALF_BLOCK_SHORTS, 0);
+            ShortVector packed0 = (ShortVector) ByteVector.fromMemorySegment(HALF_BLOCK_BYTES, w, block0 + 2, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, HALF_BLOCK_SHORTS, 0);
+            ShortVector packed1 = (ShortVector) ByteVector.fromMemorySegment(HALF_BLOCK_BYTES, w, block1 + 2, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, HALF_BLOCK_SHORTS, 0);
+            ShortVector dot0 = packed0.and((short) 0x0F).mul(low)
+                    .add(packed0.lanewise(VectorOperators.LSHR, 4).mul(high));
+            ShortVector dot1 = packed1.and((short) 0x0F).mul(low)
+                    .add(packed1.lanewise(VectorOperators.LSHR, 4).mul(high));
             float d0 = Float.float16ToFloat(w.get(DType.SHORT, block0));
             float d1 = Float.float16ToFloat(w.get(DType.SHORT, block1));
             FloatVector scale0 = FloatVector.broadcast(F, d0 * scales[b]);

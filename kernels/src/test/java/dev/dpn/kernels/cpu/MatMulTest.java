@@ -123,7 +123,8 @@ class MatMulTest {
                 max = Math.max(max, Math.abs(x.getFloat((long) i * k + p)));
             }
             for (int p = b; p < b + MatMulWeights.BLOCK; p++) {
-                error += Math.abs(type.getFloat(w.data(), (long) j * k + p)) * max * (0.5 / Gemv.BlockQuantizedX.LEVELS + 0x1p-11);
+                error += Math.abs(type.getFloat(w.data(), (long) j * k + p)) * max
+                        * (0.5 / Gemv.BlockQuantizedX.LEVELS + 0x1p-11);
             }
         }
         return error;
