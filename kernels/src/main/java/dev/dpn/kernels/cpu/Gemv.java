@@ -91,16 +91,29 @@ final class Gemv {
                 }
                 return;
             }
-            // Two rows at a time share each load (and widening) of x. The rows come from the two halves of the
-            // chunk: neighbouring rows, read in step, defeated the prefetchers (7 instead of 16 GB/s of Q4_0 on
-            // one core), two far-apart streams do not. An odd chunk pairs its last row with itself.
+            if (type == DType.F16) {
+                // Four rows at a time, from the four quarters of the chunk, share each load of x: x in floats
+                // (44 KB at K = 11008) does not stay in L1 beside the weights, and reading it for two rows at a
+                // time instead of four read 36 instead of 47 GB/s of K = 11008 on two threads (53 and 62 at
+                // K = 4096). A short chunk repeats its last row.
+                int quarter = (end - start + 3) / 4;
+                for (int j = start; j < start + quarter; j++) {
+                    dotF16(w, j, Math.min(j + quarter, end - 1), Math.min(j + 2 * quarter, end - 1),
+                            Math.min(j + 3 * quarter, end - 1), x, k, bias, y);
+                }
+                return;
+            }
+            // The quantized types take two rows at a time, from the two halves of the chunk, sharing each load and
+            // widening of x (four rows gained nothing: their arithmetic is the bound). Neighbouring rows, read in
+            // step, defeated the prefetchers (7 instead of 16 GB/s of Q4_0 on one core). An odd chunk pairs its
+            // last row with itself.
             int half = (end - start + 1) / 2;
             for (int j = start; j < start + half; j++) {
                 int partner = Math.min(j + half, end - 1);
-                switch (type) {
-                    case F16 -> dotF16(w, j, partner, x, k, bias, y);
-                    case Q8_0 -> dotQ8(w, j, partner, xq, k, bias, y);
-                    default -> dotQ4(w, j, partner, xq, k, bias, y);
+                if (type == DType.Q8_0) {
+                    dotQ8(w, j, partner, xq, k, bias, y);
+                } else {
+                    dotQ4(w, j, partner, xq, k, bias, y);
                 }
             }
         });
@@ -138,52 +151,86 @@ final class Gemv {
     }
 
     /**
-     * F16 rows {@code row0} and {@code row1} (may be the same row), written to y with the bias; converted as
+     * F16 rows {@code row0} to {@code row3} (may repeat), written to y with the bias; converted as
      * {@link MatMulWeights#decode} converts them, Inf and NaN included. Two vectors per row and step: the
      * conversion is long enough that with fewer independent sums the loads waited.
      */
-    private static void dotF16(MemorySegment w, int row0, int row1, MemorySegment x, int k, MemorySegment bias,
-                               MemorySegment y) {
+    private static void dotF16(MemorySegment w, int row0, int row1, int row2, int row3, MemorySegment x, int k,
+                               MemorySegment bias, MemorySegment y) {
         FloatVector sum00 = FloatVector.zero(F);
         FloatVector sum01 = FloatVector.zero(F);
         FloatVector sum10 = FloatVector.zero(F);
         FloatVector sum11 = FloatVector.zero(F);
+        FloatVector sum20 = FloatVector.zero(F);
+        FloatVector sum21 = FloatVector.zero(F);
+        FloatVector sum30 = FloatVector.zero(F);
+        FloatVector sum31 = FloatVector.zero(F);
         int lanes = F.length();
         long w0 = 2L * row0 * k;
         long w1 = 2L * row1 * k;
+        long w2 = 2L * row2 * k;
+        long w3 = 2L * row3 * k;
         int p = 0;
         for (; p <= k - 2 * lanes; p += 2 * lanes) {
             FloatVector xa = FloatVector.fromMemorySegment(F, x, 4L * p, LE);
             FloatVector xb = FloatVector.fromMemorySegment(F, x, 4L * (p + lanes), LE);
             IntVector h00 = (IntVector) ShortVector.fromMemorySegment(HALVES, w, w0 + 2L * p, LE)
                     .convertShape(VectorOperators.S2I, INTS, 0);
-            IntVector h01 = (IntVector) ShortVector.fromMemorySegment(HALVES, w, w0 + 2L * (p + lanes), LE)
-                    .convertShape(VectorOperators.S2I, INTS, 0);
-            IntVector h10 = (IntVector) ShortVector.fromMemorySegment(HALVES, w, w1 + 2L * p, LE)
-                    .convertShape(VectorOperators.S2I, INTS, 0);
-            IntVector h11 = (IntVector) ShortVector.fromMemorySegment(HALVES, w, w1 + 2L * (p + lanes), LE)
-                    .convertShape(VectorOperators.S2I, INTS, 0);
             sum00 = h00.lanewise(VectorOperators.LSHL, 13).and(F16_BITS).reinterpretAsFloats().mul(F16_SCALE)
                     .reinterpretAsInts().lanewise(VectorOperators.OR, 0x7F800000,
                             h00.and(0x7FFF).compare(VectorOperators.GT, F16_MAX_FINITE)).reinterpretAsFloats()
                     .fma(xa, sum00);
+            IntVector h01 = (IntVector) ShortVector.fromMemorySegment(HALVES, w, w0 + 2L * (p + lanes), LE)
+                    .convertShape(VectorOperators.S2I, INTS, 0);
             sum01 = h01.lanewise(VectorOperators.LSHL, 13).and(F16_BITS).reinterpretAsFloats().mul(F16_SCALE)
                     .reinterpretAsInts().lanewise(VectorOperators.OR, 0x7F800000,
                             h01.and(0x7FFF).compare(VectorOperators.GT, F16_MAX_FINITE)).reinterpretAsFloats()
                     .fma(xb, sum01);
+            IntVector h10 = (IntVector) ShortVector.fromMemorySegment(HALVES, w, w1 + 2L * p, LE)
+                    .convertShape(VectorOperators.S2I, INTS, 0);
             sum10 = h10.lanewise(VectorOperators.LSHL, 13).and(F16_BITS).reinterpretAsFloats().mul(F16_SCALE)
                     .reinterpretAsInts().lanewise(VectorOperators.OR, 0x7F800000,
                             h10.and(0x7FFF).compare(VectorOperators.GT, F16_MAX_FINITE)).reinterpretAsFloats()
                     .fma(xa, sum10);
+            IntVector h11 = (IntVector) ShortVector.fromMemorySegment(HALVES, w, w1 + 2L * (p + lanes), LE)
+                    .convertShape(VectorOperators.S2I, INTS, 0);
             sum11 = h11.lanewise(VectorOperators.LSHL, 13).and(F16_BITS).reinterpretAsFloats().mul(F16_SCALE)
                     .reinterpretAsInts().lanewise(VectorOperators.OR, 0x7F800000,
                             h11.and(0x7FFF).compare(VectorOperators.GT, F16_MAX_FINITE)).reinterpretAsFloats()
                     .fma(xb, sum11);
+            IntVector h20 = (IntVector) ShortVector.fromMemorySegment(HALVES, w, w2 + 2L * p, LE)
+                    .convertShape(VectorOperators.S2I, INTS, 0);
+            sum20 = h20.lanewise(VectorOperators.LSHL, 13).and(F16_BITS).reinterpretAsFloats().mul(F16_SCALE)
+                    .reinterpretAsInts().lanewise(VectorOperators.OR, 0x7F800000,
+                            h20.and(0x7FFF).compare(VectorOperators.GT, F16_MAX_FINITE)).reinterpretAsFloats()
+                    .fma(xa, sum20);
+            IntVector h21 = (IntVector) ShortVector.fromMemorySegment(HALVES, w, w2 + 2L * (p + lanes), LE)
+                    .convertShape(VectorOperators.S2I, INTS, 0);
+            sum21 = h21.lanewise(VectorOperators.LSHL, 13).and(F16_BITS).reinterpretAsFloats().mul(F16_SCALE)
+                    .reinterpretAsInts().lanewise(VectorOperators.OR, 0x7F800000,
+                            h21.and(0x7FFF).compare(VectorOperators.GT, F16_MAX_FINITE)).reinterpretAsFloats()
+                    .fma(xb, sum21);
+            IntVector h30 = (IntVector) ShortVector.fromMemorySegment(HALVES, w, w3 + 2L * p, LE)
+                    .convertShape(VectorOperators.S2I, INTS, 0);
+            sum30 = h30.lanewise(VectorOperators.LSHL, 13).and(F16_BITS).reinterpretAsFloats().mul(F16_SCALE)
+                    .reinterpretAsInts().lanewise(VectorOperators.OR, 0x7F800000,
+                            h30.and(0x7FFF).compare(VectorOperators.GT, F16_MAX_FINITE)).reinterpretAsFloats()
+                    .fma(xa, sum30);
+            IntVector h31 = (IntVector) ShortVector.fromMemorySegment(HALVES, w, w3 + 2L * (p + lanes), LE)
+                    .convertShape(VectorOperators.S2I, INTS, 0);
+            sum31 = h31.lanewise(VectorOperators.LSHL, 13).and(F16_BITS).reinterpretAsFloats().mul(F16_SCALE)
+                    .reinterpretAsInts().lanewise(VectorOperators.OR, 0x7F800000,
+                            h31.and(0x7FFF).compare(VectorOperators.GT, F16_MAX_FINITE)).reinterpretAsFloats()
+                    .fma(xb, sum31);
         }
         store(y, bias, row0, tail(DType.F16, w, (long) row0 * k, x, k, p,
                 sum00.add(sum01).reduceLanes(VectorOperators.ADD)));
         store(y, bias, row1, tail(DType.F16, w, (long) row1 * k, x, k, p,
                 sum10.add(sum11).reduceLanes(VectorOperators.ADD)));
+        store(y, bias, row2, tail(DType.F16, w, (long) row2 * k, x, k, p,
+                sum20.add(sum21).reduceLanes(VectorOperators.ADD)));
+        store(y, bias, row3, tail(DType.F16, w, (long) row3 * k, x, k, p,
+                sum30.add(sum31).reduceLanes(VectorOperators.ADD)));
     }
 
     private static float dotBf16(MemorySegment w, long wIndex, MemorySegment x, int k) {

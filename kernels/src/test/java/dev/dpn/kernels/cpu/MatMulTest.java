@@ -46,6 +46,7 @@ class MatMulTest {
         int[][] shapes = {
             {0, 5, 7},                                            // no rows
             {1, 1, 1}, {1, 3, 2 * lanes + 3}, {2, 17, 5 * lanes - 1}, // matrix-vector, vector tails
+            {1, 37, 2 * lanes + 3},                               // one-row chunks of several rows, some repeated
             {gemvRows, 33, 4 * lanes + 1}, {gemvRows + 1, 33, 4 * lanes + 1}, // both sides of the threshold
             {3 * Gemm.MR + 1, Gemm.NC + Gemm.NR + 3, Gemm.KC + lanes + 3}, // row, strip, block, slice and vector tails
             {Gemm.MR + 1, 1, 1}, {25, 3, 7}, {9, Gemm.NR, 1},    // one column, fewer columns than a strip, K = 1
