@@ -52,7 +52,7 @@ final class Attention {
         int blocks = Math.ceilDiv(tokens, QUERY_BLOCK);
         long workPerTask = (long) Math.min(tokens, QUERY_BLOCK) * kvLength * headDim;
         RowChunks.run(parallel, (long) blocks * heads, workPerTask, (from, to) -> {
-            MemorySegment scores = scoresRow(kvLength);
+            MemorySegment scores = scratch(SCORES, kvLength);
             for (long task = from; task < to; task++) {
                 int block = blocks - 1 - (int) (task / heads);
                 int head = (int) (task % heads);
@@ -101,13 +101,7 @@ final class Attention {
                                   MemorySegment out) {
         int chunks = Math.ceilDiv(shape.kvLength, DECODE_POSITIONS);
         int stride = shape.headDim + 2;
-        MemorySegment partials = DECODE_PARTIALS.get();
-        long needed = (long) chunks * shape.heads * stride * Float.BYTES;
-        if (partials.byteSize() < needed) {
-            partials = Arena.ofAuto().allocate(needed, 64);
-            DECODE_PARTIALS.set(partials);
-        }
-        MemorySegment parts = partials;
+        MemorySegment parts = scratch(DECODE_PARTIALS, (long) chunks * shape.heads * stride);
         parallel.run(chunks, chunk -> attendPositions(shape, q, k, v, parts, chunk));
         for (int head = 0; head < shape.heads; head++) {
             float max = Float.NEGATIVE_INFINITY;
@@ -138,7 +132,7 @@ final class Attention {
         int headDim = shape.headDim;
         int from = chunk * DECODE_POSITIONS;
         int count = Math.min(shape.kvLength - from, DECODE_POSITIONS);
-        MemorySegment scores = scoresRow(shape.heads * DECODE_POSITIONS);
+        MemorySegment scores = scratch(SCORES, (long) shape.heads * DECODE_POSITIONS);
         for (int s = 0; s < count; s++) {
             long row = (long) (from + s) * shape.kvWidth;
             for (int head = 0; head < shape.heads; head++) {
@@ -210,13 +204,13 @@ final class Attention {
         }
     }
 
-    /** This thread's scores row, with room for {@code kvLength} floats. */
-    private static MemorySegment scoresRow(int kvLength) {
-        MemorySegment scores = SCORES.get();
-        if (scores.byteSize() < (long) kvLength * Float.BYTES) {
-            scores = Arena.ofAuto().allocate((long) kvLength * Float.BYTES, 64);
-            SCORES.set(scores);
+    /** This thread's segment in {@code holder}, grown to hold at least {@code floats} floats. */
+    private static MemorySegment scratch(ThreadLocal<MemorySegment> holder, long floats) {
+        MemorySegment segment = holder.get();
+        if (segment.byteSize() < floats * Float.BYTES) {
+            segment = Arena.ofAuto().allocate(floats * Float.BYTES, 64);
+            holder.set(segment);
         }
-        return scores;
+        return segment;
     }
 }

@@ -5,6 +5,7 @@ import dev.dpn.kernels.Backend;
 import dev.dpn.loader.SafetensorsCheckpoint;
 import dev.dpn.loader.config.LlavaConfig;
 import dev.dpn.loader.config.PoolingConfig;
+import dev.dpn.runtime.quantize.CheckpointQuantizer;
 import dev.dpn.tensors.DType;
 import dev.dpn.tensors.TensorArena;
 import java.io.IOException;
@@ -80,8 +81,8 @@ public final class LlavaModel implements AutoCloseable {
      * @throws IllegalArgumentException if {@code quantizeTo} is neither null, Q8_0 nor Q4_0
      */
     public static LlavaModel load(Path folder, Backend backend, DType quantizeTo) throws IOException {
-        if (quantizeTo != null && quantizeTo != DType.Q8_0 && quantizeTo != DType.Q4_0) {
-            throw new IllegalArgumentException("cannot quantize to " + quantizeTo + "; Q8_0 or Q4_0");
+        if (quantizeTo != null) {
+            CheckpointQuantizer.requireTarget(quantizeTo);
         }
         LlavaConfig config = LlavaConfig.read(folder.resolve(CONFIG_FILE));
         SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(folder);

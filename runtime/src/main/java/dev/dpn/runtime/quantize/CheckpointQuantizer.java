@@ -58,6 +58,17 @@ public final class CheckpointQuantizer {
         return isLinearWeight(name) && shape.length == 2 && shape[1] % type.blockSize() == 0;
     }
 
+    /**
+     * Refuses a type this quantizer cannot write.
+     *
+     * @throws IllegalArgumentException unless {@code type} is Q8_0 or Q4_0
+     */
+    public static void requireTarget(DType type) {
+        if (type != DType.Q8_0 && type != DType.Q4_0) {
+            throw new IllegalArgumentException("cannot quantize to " + type + "; Q8_0 or Q4_0");
+        }
+    }
+
     static boolean isLinearWeight(String name) {
         return LINEAR.matcher(name).find();
     }
@@ -70,9 +81,7 @@ public final class CheckpointQuantizer {
      * @throws dev.dpn.loader.SafetensorsException if the source checkpoint is malformed
      */
     public static Summary quantize(Path source, Path out, DType type, LongConsumer progress) throws IOException {
-        if (type != DType.Q8_0 && type != DType.Q4_0) {
-            throw new IllegalArgumentException("cannot quantize to " + type + "; Q8_0 or Q4_0");
-        }
+        requireTarget(type);
         int quantized = 0, kept = 0;
         List<String> notWholeBlocks = new ArrayList<>();
         long bytesIn = 0, bytesOut = 0;
