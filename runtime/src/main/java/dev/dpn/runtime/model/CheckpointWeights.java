@@ -36,6 +36,9 @@ final class CheckpointWeights {
             new Rename("language_model.model.", "model.language_model."),
             new Rename("language_model.lm_head.", "lm_head."));
 
+    /** Rows quantized per task: enough work per task, many tasks to spread over the cores. */
+    private static final long QUANTIZE_ROWS = 64;
+
     private final Path folder;
     private final SafetensorsCheckpoint checkpoint;
     private final Backend backend;
@@ -80,9 +83,6 @@ final class CheckpointWeights {
         }
         return tensor;
     }
-
-    /** Rows quantized per task: enough work per task, many tasks to spread over the cores. */
-    private static final long QUANTIZE_ROWS = 64;
 
     /** {@code matrix} quantized to {@link #quantizeTo} in the model's arena, by row blocks on all cores. */
     private Tensor quantized(Tensor matrix) {
