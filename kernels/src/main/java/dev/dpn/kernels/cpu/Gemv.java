@@ -105,7 +105,7 @@ final class Gemv {
             }
             // The quantized types take two rows at a time, from the two halves of the chunk, sharing each load and
             // widening of x (four rows gained nothing: their arithmetic is the bound). Neighbouring rows, read in
-            // step, defeated the prefetchers (7 instead of 16 GB/s of Q4_0 on one core). An odd chunk pairs its
+            // step, defeated the prefetchers (6-7 instead of 16 GB/s of Q4_0 on one core). An odd chunk pairs its
             // last row with itself.
             int half = (end - start + 1) / 2;
             for (int j = start; j < start + half; j++) {
