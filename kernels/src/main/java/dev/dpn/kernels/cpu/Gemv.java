@@ -387,24 +387,34 @@ final class Gemv {
                 scales = new float[blocks];
                 offsets = new float[blocks];
             }
+            int lanes = F.length();
             for (int b = 0; b < blocks; b++) {
-                float max = 0;
-                for (int i = b * BLOCK; i < (b + 1) * BLOCK; i++) {
-                    max = Math.max(max, Math.abs(x.get(DType.FLOAT, 4L * i)));
+                long start = 4L * b * BLOCK;
+                FloatVector max = FloatVector.zero(F);
+                for (int i = 0; i < BLOCK; i += lanes) {
+                    max = max.max(FloatVector.fromMemorySegment(F, x, start + 4L * i, LE).abs());
                 }
                 // ggml's quantize_row_q8_0: rounded half away from zero with the F32 scale, which is then kept
                 // as the F16 that block_q8_0 stores.
-                float scale = max / LEVELS;
+                float scale = max.reduceLanes(VectorOperators.MAX) / LEVELS;
                 float inverse = scale == 0 ? 0 : 1 / scale;
-                int sum = 0;
-                for (int i = b * BLOCK; i < (b + 1) * BLOCK; i++) {
-                    float scaled = x.get(DType.FLOAT, 4L * i) * inverse;
-                    int value = scaled < 0 ? -Math.round(-scaled) : Math.round(scaled);
-                    values[i] = (byte) value;
-                    sum += value;
+                IntVector sum = IntVector.zero(INTS);
+                for (int i = 0; i < BLOCK; i += lanes) {
+                    FloatVector scaled = FloatVector.fromMemorySegment(F, x, start + 4L * i, LE).mul(inverse);
+                    // |scaled| <= 127: its integer part and fraction are exact, and a fraction of one half or
+                    // more rounds the magnitude up (Math.round's rule on the magnitude).
+                    FloatVector magnitude = scaled.abs();
+                    IntVector whole = (IntVector) magnitude.convert(VectorOperators.F2I, 0);
+                    FloatVector fraction = magnitude.sub((FloatVector) whole.convert(VectorOperators.I2F, 0));
+                    IntVector rounded = whole.add(1, fraction.compare(VectorOperators.GE, 0.5f).cast(INTS));
+                    IntVector value = rounded.lanewise(VectorOperators.NEG,
+                            scaled.compare(VectorOperators.LT, 0).cast(INTS));
+                    ((ByteVector) value.convertShape(VectorOperators.I2B, QUARTERS, 0))
+                            .intoArray(values, b * BLOCK + i);
+                    sum = sum.add(value);
                 }
                 scales[b] = Float.float16ToFloat(Float.floatToFloat16(scale));
-                offsets[b] = 8 * scales[b] * sum;
+                offsets[b] = 8 * scales[b] * sum.reduceLanes(VectorOperators.ADD);
             }
             return this;
         }
