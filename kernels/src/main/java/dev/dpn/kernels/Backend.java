@@ -49,7 +49,10 @@ public interface Backend extends AutoCloseable {
     /** Gathers rows {@code ids} of {@code table} [V,D] (any float dtype) into {@code out} [ids.length, D] F32. */
     void embed(Tensor table, int[] ids, Tensor out);
 
-    /** Element-wise copy with conversion from any float dtype into F32 {@code out} of the same element count. */
+    /**
+     * Element-wise copy with conversion into {@code out} of the same element count: from any float dtype into F32,
+     * or from F32 into F16 (filling a key/value cache of {@link #kvCacheType} F16).
+     */
     void copy(Tensor src, Tensor out);
 
     /** Per row: {@code out = x / sqrt(mean(x²) + eps) · weight}; out may alias x. */
@@ -83,6 +86,14 @@ public interface Backend extends AutoCloseable {
     void rope(Tensor x, int[] positions, int headDim, float theta);
 
     /**
+     * The dtype this backend's {@link #attention} reads key/value caches in fastest, F32 or F16: model code
+     * allocates its caches in it. F32 unless a backend says otherwise.
+     */
+    default DType kvCacheType() {
+        return DType.F32;
+    }
+
+    /**
      * Multi-head scaled dot-product attention over the first {@code kvLength} rows of a key/value cache.
      *
      * <p>Query row {@code t} of T sits at cache position {@code kvLength − T + t}; when {@code causal} it attends to
@@ -90,8 +101,8 @@ public interface Backend extends AutoCloseable {
      * {@code h / (heads / kvHeads)} (grouped-query attention; kvHeads = heads is plain multi-head).
      *
      * @param q   [T, heads·headDim]
-     * @param k   [capacity ≥ kvLength, kvHeads·headDim]
-     * @param v   like k
+     * @param k   [capacity ≥ kvLength, kvHeads·headDim], F32 or F16
+     * @param v   like k, same dtype
      * @param out [T, heads·headDim], must not alias q
      */
     void attention(Tensor q, Tensor k, Tensor v, int kvLength, int heads, int kvHeads, boolean causal, float scale,

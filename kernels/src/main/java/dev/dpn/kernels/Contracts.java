@@ -53,7 +53,8 @@ public final class Contracts {
 
     public static void copy(Tensor src, Tensor out) {
         require(src.dtype().isFloatingPoint(), "copy: src must be a float type, got %s", src);
-        requireF32("copy", "out", out);
+        require(out.dtype() == DType.F32 || out.dtype() == DType.F16 && src.dtype() == DType.F32,
+                "copy: out must be F32, or F16 from F32 src; got %s from %s", out, src);
         require(src.size() == out.size(), "copy: %s and %s differ in element count", src, out);
     }
 
@@ -87,9 +88,10 @@ public final class Contracts {
     }
 
     public static void attention(Tensor q, Tensor k, Tensor v, int kvLength, int heads, int kvHeads, Tensor out) {
-        for (Tensor t : new Tensor[] {q, k, v, out}) {
-            requireF32("attention", "tensor", t);
-        }
+        requireF32("attention", "q", q);
+        requireF32("attention", "out", out);
+        require(k.dtype() == DType.F32 || k.dtype() == DType.F16, "attention: k must be F32 or F16, got %s", k);
+        require(v.dtype() == k.dtype(), "attention: v %s and k %s differ in dtype", v, k);
         require(heads > 0 && kvHeads > 0 && heads % kvHeads == 0,
                 "attention: %d heads cannot share %d key/value heads", heads, kvHeads);
         require(q.dim(-1) % heads == 0, "attention: q %s is not divisible into %d heads", q, heads);

@@ -1,11 +1,19 @@
 package dev.dpn.kernels.cpu;
 
+import static dev.dpn.kernels.cpu.MatMulWeights.F16_BITS;
+import static dev.dpn.kernels.cpu.MatMulWeights.F16_MAX_FINITE;
+import static dev.dpn.kernels.cpu.MatMulWeights.F16_SCALE;
+import static dev.dpn.kernels.cpu.MatMulWeights.HALVES;
+import static dev.dpn.kernels.cpu.MatMulWeights.INTS;
 import static java.nio.ByteOrder.LITTLE_ENDIAN;
 
+import dev.dpn.tensors.DType;
 import dev.dpn.tensors.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -36,14 +44,15 @@ final class Attention {
 
     /** The dimensions every task shares. */
     private record Shape(int tokens, int kvLength, int heads, int headsPerKvHead, int headDim, int kvWidth,
-                         boolean causal, float scale) {
+                         boolean causal, float scale, boolean halfCache) {
     }
 
     static void attention(Parallel parallel, Tensor q, Tensor k, Tensor v, int kvLength, int heads, int kvHeads,
                           boolean causal, float scale, Tensor out) {
         int tokens = Math.toIntExact(q.rowCount());
         int headDim = q.intDim(-1) / heads;
-        Shape shape = new Shape(tokens, kvLength, heads, heads / kvHeads, headDim, kvHeads * headDim, causal, scale);
+        Shape shape = new Shape(tokens, kvLength, heads, heads / kvHeads, headDim, kvHeads * headDim, causal, scale,
+                k.dtype() == DType.F16);
         MemorySegment qs = q.data(), ks = k.data(), vs = v.data(), os = out.data();
         if (tokens == 1) {
             attendOne(parallel, shape, qs, ks, vs, os);
@@ -73,7 +82,9 @@ final class Attention {
 
         float max = Float.NEGATIVE_INFINITY;
         for (int s = 0; s < visible; s++) {
-            float score = dot(q, queryOffset, k, (long) s * shape.kvWidth + kvOffset, headDim) * shape.scale;
+            long key = (long) s * shape.kvWidth + kvOffset;
+            float score = (shape.halfCache ? dotHalf(q, queryOffset, k, key, headDim)
+                    : dot(q, queryOffset, k, key, headDim)) * shape.scale;
             F32.set(scores, s, score);
             max = Math.max(max, score);
         }
@@ -81,11 +92,11 @@ final class Attention {
 
         // out = Σ weight·value / sum, two value rows per pass over the output row; an odd last row pairs with
         // itself at weight 0, which adds nothing to finite values.
-        Elementwise.scale(v, kvOffset, F32.get(scores, 0), out, queryOffset, headDim);
-        for (int s = 1; s < visible; s += 2) {
+        zero(out, queryOffset, headDim);
+        for (int s = 0; s < visible; s += 2) {
             boolean pair = s + 1 < visible;
-            addScaledPair(F32.get(scores, s), pair ? F32.get(scores, s + 1) : 0f, v,
-                    (long) s * shape.kvWidth + kvOffset, pair ? shape.kvWidth : 0, out, queryOffset, headDim);
+            addValues(shape, F32.get(scores, s), pair ? F32.get(scores, s + 1) : 0f, v,
+                    (long) s * shape.kvWidth + kvOffset, pair ? shape.kvWidth : 0, out, queryOffset);
         }
         Elementwise.scale(out, queryOffset, 1 / sum, out, queryOffset, headDim);
     }
@@ -136,9 +147,10 @@ final class Attention {
         for (int s = 0; s < count; s++) {
             long row = (long) (from + s) * shape.kvWidth;
             for (int head = 0; head < shape.heads; head++) {
-                long kvOffset = (long) (head / shape.headsPerKvHead) * headDim;
-                F32.set(scores, (long) head * DECODE_POSITIONS + s,
-                        dot(q, (long) head * headDim, k, row + kvOffset, headDim) * shape.scale);
+                long key = row + (long) (head / shape.headsPerKvHead) * headDim;
+                long query = (long) head * headDim;
+                F32.set(scores, (long) head * DECODE_POSITIONS + s, (shape.halfCache
+                        ? dotHalf(q, query, k, key, headDim) : dot(q, query, k, key, headDim)) * shape.scale);
             }
         }
         int stride = headDim + 2;
@@ -151,20 +163,32 @@ final class Attention {
             long part = ((long) chunk * shape.heads + head) * stride;
             F32.set(parts, part, max);
             F32.set(parts, part + 1, Softmax.exponentiate(scores, at, count, 1f, max));
-            long kvOffset = (long) (head / shape.headsPerKvHead) * headDim;
-            Elementwise.scale(v, (long) from * shape.kvWidth + kvOffset, F32.get(scores, at), parts, part + 2,
-                    headDim);
+            zero(parts, part + 2, headDim);
         }
-        for (int s = 1; s < count; s += 2) {
+        for (int s = 0; s < count; s += 2) {
             boolean pair = s + 1 < count;
             long row = (long) (from + s) * shape.kvWidth;
             for (int head = 0; head < shape.heads; head++) {
                 long at = (long) head * DECODE_POSITIONS + s;
                 long kvOffset = (long) (head / shape.headsPerKvHead) * headDim;
-                addScaledPair(F32.get(scores, at), pair ? F32.get(scores, at + 1) : 0f, v, row + kvOffset,
-                        pair ? shape.kvWidth : 0, parts, ((long) chunk * shape.heads + head) * stride + 2, headDim);
+                addValues(shape, F32.get(scores, at), pair ? F32.get(scores, at + 1) : 0f, v, row + kvOffset,
+                        pair ? shape.kvWidth : 0, parts, ((long) chunk * shape.heads + head) * stride + 2);
             }
         }
+    }
+
+    /** y[yIndex, +headDim) += w0·v[vIndex] + w1·v[vIndex + stride], from a cache of the shape's type. */
+    private static void addValues(Shape shape, float w0, float w1, MemorySegment v, long vIndex, int stride,
+                                  MemorySegment y, long yIndex) {
+        if (shape.halfCache) {
+            addScaledPairHalf(w0, w1, v, vIndex, stride, y, yIndex, shape.headDim);
+        } else {
+            addScaledPair(w0, w1, v, vIndex, stride, y, yIndex, shape.headDim);
+        }
+    }
+
+    private static void zero(MemorySegment y, long index, int n) {
+        y.asSlice(index * Float.BYTES, (long) n * Float.BYTES).fill((byte) 0);
     }
 
     private static float dot(MemorySegment a, long aIndex, MemorySegment b, long bIndex, int n) {
@@ -201,6 +225,58 @@ final class Attention {
         for (; i < n; i++) {
             float yi = Math.fma(w0, F32.get(x, xIndex + i), F32.get(y, yIndex + i));
             F32.set(y, yIndex + i, Math.fma(w1, F32.get(x, xIndex + stride + i), yi));
+        }
+    }
+
+    /*
+     * An F16 cache (half the bytes of F32 for a decode step to read) is converted as MatMulWeights.decode converts
+     * F16 weights, Inf and NaN included, written out in each loop for the JIT (see F32).
+     */
+
+    /** {@link #dot} with b in F16. */
+    private static float dotHalf(MemorySegment a, long aIndex, MemorySegment b, long bIndex, int n) {
+        FloatVector acc = FloatVector.zero(F32.SPECIES);
+        int i = 0;
+        for (int bound = F32.SPECIES.loopBound(n); i < bound; i += F32.LANES) {
+            FloatVector x = FloatVector.fromMemorySegment(F32.SPECIES, a, (aIndex + i) * Float.BYTES, LITTLE_ENDIAN);
+            IntVector h = (IntVector) ShortVector.fromMemorySegment(HALVES, b, (bIndex + i) * Short.BYTES,
+                    LITTLE_ENDIAN).convertShape(VectorOperators.S2I, INTS, 0);
+            FloatVector y = h.lanewise(VectorOperators.LSHL, 13).and(F16_BITS).reinterpretAsFloats().mul(F16_SCALE)
+                    .reinterpretAsInts().lanewise(VectorOperators.OR, 0x7F800000,
+                            h.and(0x7FFF).compare(VectorOperators.GT, F16_MAX_FINITE)).reinterpretAsFloats();
+            acc = x.fma(y, acc);
+        }
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            sum = Math.fma(F32.get(a, aIndex + i), DType.F16.getFloat(b, bIndex + i), sum);
+        }
+        return sum;
+    }
+
+    /** {@link #addScaledPair} with x in F16. */
+    private static void addScaledPairHalf(float w0, float w1, MemorySegment x, long xIndex, int stride,
+                                          MemorySegment y, long yIndex, int n) {
+        FloatVector weight0 = FloatVector.broadcast(F32.SPECIES, w0);
+        FloatVector weight1 = FloatVector.broadcast(F32.SPECIES, w1);
+        int i = 0;
+        for (int bound = F32.SPECIES.loopBound(n); i < bound; i += F32.LANES) {
+            long yOffset = (yIndex + i) * Float.BYTES;
+            IntVector h0 = (IntVector) ShortVector.fromMemorySegment(HALVES, x, (xIndex + i) * Short.BYTES,
+                    LITTLE_ENDIAN).convertShape(VectorOperators.S2I, INTS, 0);
+            IntVector h1 = (IntVector) ShortVector.fromMemorySegment(HALVES, x, (xIndex + stride + i) * Short.BYTES,
+                    LITTLE_ENDIAN).convertShape(VectorOperators.S2I, INTS, 0);
+            FloatVector x0 = h0.lanewise(VectorOperators.LSHL, 13).and(F16_BITS).reinterpretAsFloats().mul(F16_SCALE)
+                    .reinterpretAsInts().lanewise(VectorOperators.OR, 0x7F800000,
+                            h0.and(0x7FFF).compare(VectorOperators.GT, F16_MAX_FINITE)).reinterpretAsFloats();
+            FloatVector x1 = h1.lanewise(VectorOperators.LSHL, 13).and(F16_BITS).reinterpretAsFloats().mul(F16_SCALE)
+                    .reinterpretAsInts().lanewise(VectorOperators.OR, 0x7F800000,
+                            h1.and(0x7FFF).compare(VectorOperators.GT, F16_MAX_FINITE)).reinterpretAsFloats();
+            FloatVector yv = FloatVector.fromMemorySegment(F32.SPECIES, y, yOffset, LITTLE_ENDIAN);
+            x1.fma(weight1, x0.fma(weight0, yv)).intoMemorySegment(y, yOffset, LITTLE_ENDIAN);
+        }
+        for (; i < n; i++) {
+            float yi = Math.fma(w0, DType.F16.getFloat(x, xIndex + i), F32.get(y, yIndex + i));
+            F32.set(y, yIndex + i, Math.fma(w1, DType.F16.getFloat(x, xIndex + stride + i), yi));
         }
     }
 

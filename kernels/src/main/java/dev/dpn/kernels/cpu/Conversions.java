@@ -11,7 +11,10 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
-/** Float data of any stored dtype into F32: embedding rows gathered from a table, and whole-tensor copies. */
+/**
+ * Float data of any stored dtype into F32: embedding rows gathered from a table, and whole-tensor copies; and F32
+ * into F16, the key/value cache's type.
+ */
 final class Conversions {
     /** BF16 values, as many as F32.SPECIES has lanes. */
     private static final VectorSpecies<Short> BF16_LANES =
@@ -29,7 +32,18 @@ final class Conversions {
     }
 
     static void copy(Tensor src, Tensor out) {
-        toF32(src.dtype(), src.data(), 0, out.data(), 0, src.size());
+        if (out.dtype() == DType.F16) {
+            toF16(src.data(), out.data(), src.size());
+        } else {
+            toF32(src.dtype(), src.data(), 0, out.data(), 0, src.size());
+        }
+    }
+
+    /** The scalar conversion is an intrinsic; a decode step converts one row of keys and values per layer. */
+    private static void toF16(MemorySegment src, MemorySegment dst, long count) {
+        for (long i = 0; i < count; i++) {
+            dst.set(DType.SHORT, i * Short.BYTES, Float.floatToFloat16(F32.get(src, i)));
+        }
     }
 
     /** Converts {@code count} elements of {@code src} from index {@code from} into {@code dst} from {@code to}. */

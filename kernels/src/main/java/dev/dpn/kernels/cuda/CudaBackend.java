@@ -219,6 +219,9 @@ public final class CudaBackend implements Backend {
     @Override
     public void copy(Tensor src, Tensor out) {
         Contracts.copy(src, out);
+        if (out.dtype() != DType.F32) {
+            throw new IllegalArgumentException("copy: this backend copies into F32 only, got " + out);
+        }
         enter();
         long dst = device(out, "copy out");
         if (src.size() == 0) {
@@ -313,6 +316,9 @@ public final class CudaBackend implements Backend {
     public void attention(Tensor q, Tensor k, Tensor v, int kvLength, int heads, int kvHeads, boolean causal,
             float scale, Tensor out) {
         Contracts.attention(q, k, v, kvLength, heads, kvHeads, out);
+        if (k.dtype() != DType.F32) {
+            throw new IllegalArgumentException("attention: this backend reads F32 caches (its kvCacheType), got " + k);
+        }
         enter();
         int tokens = Math.toIntExact(q.rowCount());
         int shared = Math.multiplyExact(kvLength, Float.BYTES);

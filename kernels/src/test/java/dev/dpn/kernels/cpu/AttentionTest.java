@@ -1,6 +1,7 @@
 package dev.dpn.kernels.cpu;
 
 import dev.dpn.kernels.reference.ScalarBackend;
+import dev.dpn.tensors.DType;
 import dev.dpn.tensors.Tensor;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -53,15 +54,23 @@ class AttentionTest {
     }
 
     /**
-     * Compares with the reference; cache rows at and beyond kvLength hold NaN, so reading any of them shows.
+     * Compares with the reference, over an F32 and an F16 cache (the reference reads the same F16 values, so the
+     * tolerance is the F32 one); cache rows at and beyond kvLength hold NaN, so reading any of them shows.
      */
     private static void check(int threads, int tokens, int kvLength, int capacity, int heads, int kvHeads,
                               int headDim, boolean causal) {
+        for (DType cache : new DType[] {DType.F32, DType.F16}) {
+            check(threads, tokens, kvLength, capacity, heads, kvHeads, headDim, causal, cache);
+        }
+    }
+
+    private static void check(int threads, int tokens, int kvLength, int capacity, int heads, int kvHeads,
+                              int headDim, boolean causal, DType cache) {
         var scalar = new ScalarBackend();
         try (var cpu = new CpuBackend(threads); var tensors = new TestTensors(tokens * 31L + kvLength)) {
             Tensor q = tensors.uniform(-1, 1, tokens, (long) heads * headDim);
-            Tensor k = tensors.uniform(-1, 1, capacity, (long) kvHeads * headDim);
-            Tensor v = tensors.uniform(-1, 1, capacity, (long) kvHeads * headDim);
+            Tensor k = tensors.uniform(cache, -1, 1, capacity, (long) kvHeads * headDim);
+            Tensor v = tensors.uniform(cache, -1, 1, capacity, (long) kvHeads * headDim);
             for (long i = (long) kvLength * kvHeads * headDim; i < k.size(); i++) {
                 k.setFloat(i, Float.NaN);
                 v.setFloat(i, Float.NaN);
@@ -71,8 +80,8 @@ class AttentionTest {
             Tensor actual = tensors.zeros(tokens, (long) heads * headDim);
             scalar.attention(q, k, v, kvLength, heads, kvHeads, causal, scale, expected);
             cpu.attention(q, k, v, kvLength, heads, kvHeads, causal, scale, actual);
-            TOLERANCE.assertClose(expected, actual, String.format("attention T=%d kv=%d/%d heads=%d/%d dim=%d %s",
-                    tokens, kvLength, capacity, heads, kvHeads, headDim, causal ? "causal" : "full"));
+            TOLERANCE.assertClose(expected, actual, String.format("attention T=%d kv=%d/%d heads=%d/%d dim=%d %s %s",
+                    tokens, kvLength, capacity, heads, kvHeads, headDim, causal ? "causal" : "full", cache));
         }
     }
 }

@@ -43,4 +43,24 @@ class ConversionsTest {
             }
         }
     }
+
+    /** F32 into an F16 key/value cache: both round to nearest even, overflow to Inf and keep NaN. */
+    @Test
+    void copyIntoF16RoundsAsTheReference() {
+        var scalar = new ScalarBackend();
+        try (var cpu = new CpuBackend(1); var tensors = new TestTensors(9)) {
+            Tensor src = tensors.uniform(-70_000, 70_000, 3, 37);
+            src.setFloat(0, Float.NaN);
+            src.setFloat(1, 3e-8f);
+            src.setFloat(2, 1 + 0x1p-11f);
+            Tensor expected = tensors.zeros(111), actual = tensors.zeros(111);
+            Tensor expectedHalf = tensors.uniform(DType.F16, 0, 1, 111);
+            Tensor actualHalf = tensors.uniform(DType.F16, 0, 1, 111);
+            scalar.copy(src, expectedHalf);
+            cpu.copy(src, actualHalf);
+            scalar.copy(expectedHalf, expected);
+            scalar.copy(actualHalf, actual);
+            Tolerance.EXACT.assertClose(expected, actual, "copy F32 into F16");
+        }
+    }
 }

@@ -15,11 +15,11 @@ final class KvCache {
     private final Tensor values;
     private int length;
 
-    /** Room for {@code capacity} tokens of {@code width} = kv heads · head dim. */
-    KvCache(Backend backend, TensorArena arena, int layer, int capacity, int width) {
+    /** Room for {@code capacity} tokens of {@code width} = kv heads · head dim, stored as {@code type}. */
+    KvCache(Backend backend, TensorArena arena, int layer, int capacity, int width, DType type) {
         this.layer = layer;
-        this.keys = backend.allocate(arena, DType.F32, capacity, width);
-        this.values = backend.allocate(arena, DType.F32, capacity, width);
+        this.keys = backend.allocate(arena, type, capacity, width);
+        this.values = backend.allocate(arena, type, capacity, width);
     }
 
     int length() {
@@ -34,19 +34,14 @@ final class KvCache {
         return values;
     }
 
-    /** Where the keys of the next {@code tokens} tokens go. */
-    Tensor nextKeys(int tokens) {
-        return keys.rows(length, checkedEnd(tokens));
-    }
-
-    /** Where the values of the next {@code tokens} tokens go. */
-    Tensor nextValues(int tokens) {
-        return values.rows(length, checkedEnd(tokens));
-    }
-
-    /** Counts the tokens whose keys and values were just written. */
-    void advance(int tokens) {
-        length = checkedEnd(tokens);
+    /**
+     * Appends the keys and values (F32, [tokens, width]) of the next tokens, converted to the cache's type.
+     */
+    void append(Backend backend, Tensor newKeys, Tensor newValues) {
+        int end = checkedEnd(Math.toIntExact(newKeys.rowCount()));
+        backend.copy(newKeys, keys.rows(length, end));
+        backend.copy(newValues, values.rows(length, end));
+        length = end;
     }
 
     private int checkedEnd(int tokens) {

@@ -18,11 +18,14 @@ record LlamaLayer(RmsNorm inputNorm, Linear q, Linear k, Linear v, Linear o, Rms
      * A request's activations for up to {@code capacity} tokens, shared by every layer; a decode step uses the
      * first row.
      */
-    record Buffers(Tensor normed, Tensor q, Tensor attended, Tensor projected, Tensor gate, Tensor up) {
+    record Buffers(Tensor normed, Tensor q, Tensor k, Tensor v, Tensor attended, Tensor projected, Tensor gate,
+                   Tensor up) {
         static Buffers allocate(Backend backend, TensorArena arena, TextConfig c, int capacity) {
             int d = c.hiddenSize(), m = c.intermediateSize();
             return new Buffers(backend.allocate(arena, DType.F32, capacity, d),
                     backend.allocate(arena, DType.F32, capacity, d),
+                    backend.allocate(arena, DType.F32, capacity, c.kvDim()),
+                    backend.allocate(arena, DType.F32, capacity, c.kvDim()),
                     backend.allocate(arena, DType.F32, capacity, d),
                     backend.allocate(arena, DType.F32, capacity, d),
                     backend.allocate(arena, DType.F32, capacity, m),
@@ -57,17 +60,18 @@ record LlamaLayer(RmsNorm inputNorm, Linear q, Linear k, Linear v, Linear o, Rms
         int tokens = Math.toIntExact(x.rowCount());
         Tensor normed = buffers.normed().rows(0, tokens);
         Tensor queries = buffers.q().rows(0, tokens);
+        Tensor keys = buffers.k().rows(0, tokens);
+        Tensor values = buffers.v().rows(0, tokens);
         Tensor attended = buffers.attended().rows(0, tokens);
         Tensor projected = buffers.projected().rows(0, tokens);
 
         inputNorm.apply(backend, x, normed);
         q.apply(backend, normed, queries);
-        Tensor keys = cache.nextKeys(tokens);
         k.apply(backend, normed, keys);
-        v.apply(backend, normed, cache.nextValues(tokens));
+        v.apply(backend, normed, values);
         backend.rope(queries, positions, headDim, ropeTheta);
         backend.rope(keys, positions, headDim, ropeTheta);
-        cache.advance(tokens);
+        cache.append(backend, keys, values);
         backend.attention(queries, cache.keys(), cache.values(), cache.length(), heads, kvHeads, true,
                 (float) (1 / Math.sqrt(headDim)), attended);
         o.apply(backend, attended, projected);

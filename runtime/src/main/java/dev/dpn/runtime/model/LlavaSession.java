@@ -126,7 +126,7 @@ public final class LlavaSession implements AutoCloseable {
                 positions = IntStream.range(0, sequence.length()).toArray();
             }
             caches[i] = new KvCache(backend, arena, i, sequence.length() + options.maxNewTokens(),
-                    config.textConfig().kvDim());
+                    config.textConfig().kvDim(), options.kvCacheType().orElse(backend.kvCacheType()));
             layers.get(i).forward(backend, sequence.hidden(), positions, caches[i], buffers);
             dynamicPooling.afterLayer(i, sequence);
             observer.afterLayer(i, sequence.hidden());
