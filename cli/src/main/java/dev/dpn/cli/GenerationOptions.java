@@ -6,8 +6,11 @@ import dev.dpn.runtime.PoolingSpec;
 import dev.dpn.runtime.image.ResizeMode;
 import dev.dpn.runtime.sampling.SamplingOptions;
 import dev.dpn.runtime.text.ChatTemplate;
+import dev.dpn.tensors.DType;
 import java.util.Locale;
+import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.TypeConversionException;
 
 /** How answers are generated: shared by the commands that generate. */
 final class GenerationOptions {
@@ -41,12 +44,31 @@ final class GenerationOptions {
             + "(CLIP: centre crop). Default: ${DEFAULT-VALUE}.")
     String imageMode = "pad";
 
+    @Option(names = "--kv-cache", paramLabel = "f16|f32", converter = KvCacheTypeConverter.class,
+            description = "The key/value caches' type. Default: f16 on the CPU (as llama.cpp's), f32 on a GPU.")
+    DType kvCache;
+
     GenerateOptions toOptions(DpnModel model) {
         GenerateOptions options = GenerateOptions.defaults()
                 .withTemplate(template != null ? ChatTemplate.named(template) : model.defaultTemplate())
                 .withMaxTokens(maxTokens)
                 .withSampling(new SamplingOptions(temperature, topK, topP, seed))
                 .withImageMode(ResizeMode.named(imageMode));
+        if (kvCache != null) {
+            options = options.withKvCacheType(kvCache);
+        }
         return pooling == null ? options : options.withPooling(PoolingSpec.parse(pooling));
+    }
+
+    /** {@code f16} or {@code f32}, any case. */
+    static final class KvCacheTypeConverter implements ITypeConverter<DType> {
+        @Override
+        public DType convert(String value) {
+            return switch (value.toLowerCase(Locale.ROOT)) {
+                case "f16" -> DType.F16;
+                case "f32" -> DType.F32;
+                default -> throw new TypeConversionException("unknown type '" + value + "'; f16 or f32");
+            };
+        }
     }
 }

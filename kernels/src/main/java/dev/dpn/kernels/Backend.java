@@ -87,7 +87,7 @@ public interface Backend extends AutoCloseable {
 
     /**
      * The dtype this backend's {@link #attention} reads key/value caches in fastest, F32 or F16: model code
-     * allocates its caches in it. F32 unless a backend says otherwise.
+     * allocates its caches in it. F32 unless a backend says otherwise; every backend also reads F32 caches.
      */
     default DType kvCacheType() {
         return DType.F32;
@@ -101,7 +101,7 @@ public interface Backend extends AutoCloseable {
      * {@code h / (heads / kvHeads)} (grouped-query attention; kvHeads = heads is plain multi-head).
      *
      * @param q   [T, heads·headDim]
-     * @param k   [capacity ≥ kvLength, kvHeads·headDim], F32 or F16
+     * @param k   [capacity ≥ kvLength, kvHeads·headDim], F32 or the backend's {@link #kvCacheType}
      * @param v   like k, same dtype
      * @param out [T, heads·headDim], must not alias q
      */

@@ -209,7 +209,7 @@ public final class DpnModel implements AutoCloseable {
             int maxTokens = fitToContext(ids.length - 1 + model.visualGrid(pooling.orElse(config.pooling())).tokens(),
                     options.maxTokens());
             SessionOptions sessionOptions = new SessionOptions(pooling, tokenizer.specialIds().router(), maxTokens,
-                    options.sampling().seed(), Optional.empty());
+                    options.sampling().seed(), options.kvCacheType());
             try (LlavaSession session = model.newSession(sessionOptions)) {
                 return decode(session, ids, pixels, options, maxTokens, listener, start, imageNanos);
             }

@@ -88,7 +88,13 @@ class JarEndToEndTest {
         }
         String image = "../world/examples/count_small.png";
         String m = model.toString();
-        assertEquals(0, run(currentJava(), request(m, image, "How many?")).exitCode());
+        DpnJar.Result answer = run(currentJava(), request(m, image, "How many?"));
+        assertEquals(0, answer.exitCode(), answer.err());
+        DpnJar.Result f32Cache = run(currentJava(), request(m, image, "How many?", "--kv-cache", "f32"));
+        assertEquals(answer.out(), f32Cache.out(), "F32 and the CPU's default F16 caches answer alike");
+        DpnJar.Result badCache = run(currentJava(), request(m, image, "How many?", "--kv-cache", "q8"));
+        assertEquals(2, badCache.exitCode());
+        assertTrue(badCache.err().contains("unknown type 'q8'; f16 or f32"), badCache.err());
 
         assertOneLine(1, "dpn: --threads must be at least 1, got 0",
                 run(currentJava(), request(m, image, "How many?", "--threads", "0")));

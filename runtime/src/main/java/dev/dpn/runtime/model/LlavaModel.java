@@ -103,6 +103,12 @@ public final class LlavaModel implements AutoCloseable {
     /** Starts a request; close the session to free its activations and KV caches. */
     public LlavaSession newSession(SessionOptions options) {
         PoolingConfig pooling = options.pooling().orElse(config.pooling());
+        options.kvCacheType().ifPresent(type -> {
+            if (type != DType.F32 && type != backend.kvCacheType()) {
+                throw new IllegalArgumentException("the " + backend.name() + " backend keeps " + backend.kvCacheType()
+                        + " key/value caches, not " + type);
+            }
+        });
         for (var layer : pooling.layers()) {
             if (layer.index() >= config.textConfig().numHiddenLayers()) {
                 throw new IllegalArgumentException("pooling at decoder layer " + layer.index()

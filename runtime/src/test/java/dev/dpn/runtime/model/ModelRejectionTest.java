@@ -146,6 +146,19 @@ class ModelRejectionTest {
         }
     }
 
+    /** The reference backend keeps F32 caches only; asking it for F16 ones is refused before any work. */
+    @Test
+    void aKvCacheTypeTheBackendDoesNotKeepIsRefused() throws Exception {
+        try (LlavaModel plain = LlavaModel.load(golden("static_on_plain"), BACKEND)) {
+            var f16 = assertThrows(IllegalArgumentException.class,
+                    () -> plain.newSession(SessionOptions.defaults().withKvCacheType(DType.F16)));
+            assertEquals("the scalar backend keeps F32 key/value caches, not F16", f16.getMessage());
+            var q8 = assertThrows(IllegalArgumentException.class,
+                    () -> SessionOptions.defaults().withKvCacheType(DType.Q8_0));
+            assertEquals("the KV cache type must be F32 or F16, got Q8_0", q8.getMessage());
+        }
+    }
+
     @Test
     void promptsThatDoNotFitAreRefused() throws Exception {
         try (LlavaModel model = LlavaModel.load(golden("adaptive_1_2_4"), BACKEND);
