@@ -10,6 +10,7 @@ import dev.dpn.runtime.model.LlavaModel;
 import dev.dpn.runtime.model.LlavaSession;
 import dev.dpn.runtime.model.PrefillTrace;
 import dev.dpn.runtime.model.SessionOptions;
+import dev.dpn.runtime.model.WeightLoading;
 import dev.dpn.runtime.sampling.Sampler;
 import dev.dpn.runtime.text.ChatTemplate;
 import dev.dpn.runtime.text.StreamDecoder;
@@ -80,7 +81,7 @@ public final class DpnModel implements AutoCloseable {
      * @throws IOException              if a file cannot be read
      */
     public static DpnModel load(Path folder, Device device, int threads) throws IOException {
-        return load(folder, device, threads, null);
+        return load(folder, device, threads, WeightLoading.MAPPED);
     }
 
     /**
@@ -92,6 +93,14 @@ public final class DpnModel implements AutoCloseable {
      * @throws IllegalArgumentException also if {@code quantizeTo} is neither null, Q8_0 nor Q4_0
      */
     public static DpnModel load(Path folder, Device device, int threads, DType quantizeTo) throws IOException {
+        return load(folder, device, threads, new WeightLoading(quantizeTo, false));
+    }
+
+    /**
+     * Loads a model folder as {@link #load(Path, Device, int)} does, its linear layers as {@code loading} says:
+     * quantized on load, copied into memory, or read in place from the mapped checkpoint.
+     */
+    public static DpnModel load(Path folder, Device device, int threads, WeightLoading loading) throws IOException {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be at least 1, got " + threads);
         }
@@ -105,7 +114,7 @@ public final class DpnModel implements AutoCloseable {
         String chatTemplate = readChatTemplate(folder);
         Backend backend = device.open(threads);
         try {
-            LlavaModel model = LlavaModel.load(folder, backend, quantizeTo);
+            LlavaModel model = LlavaModel.load(folder, backend, loading);
             try {
                 requireImageToken(folder, tokenizer, model.config());
                 return new DpnModel(folder, tokenizer, backend, model, chatTemplate);

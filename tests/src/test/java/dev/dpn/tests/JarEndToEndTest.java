@@ -92,6 +92,8 @@ class JarEndToEndTest {
         assertEquals(0, answer.exitCode(), answer.err());
         DpnJar.Result f32Cache = run(currentJava(), request(m, image, "How many?", "--kv-cache", "f32"));
         assertEquals(answer.out(), f32Cache.out(), "F32 and the CPU's default F16 caches answer alike");
+        DpnJar.Result inMemory = run(currentJava(), request(m, image, "How many?", "--no-mmap"));
+        assertEquals(answer.out(), inMemory.out(), "weights copied into memory answer as mapped ones");
         DpnJar.Result badCache = run(currentJava(), request(m, image, "How many?", "--kv-cache", "q8"));
         assertEquals(2, badCache.exitCode());
         assertTrue(badCache.err().contains("unknown type 'q8'; f16 or f32"), badCache.err());

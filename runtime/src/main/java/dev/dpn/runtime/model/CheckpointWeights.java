@@ -13,6 +13,7 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.BiConsumer;
 import java.util.function.Predicate;
 import java.util.stream.LongStream;
 
@@ -36,8 +37,8 @@ final class CheckpointWeights {
             new Rename("language_model.model.", "model.language_model."),
             new Rename("language_model.lm_head.", "lm_head."));
 
-    /** Rows quantized per task: enough work per task, many tasks to spread over the cores. */
-    private static final long QUANTIZE_ROWS = 64;
+    /** Rows converted per task: enough work per task, many tasks to spread over the cores. */
+    private static final long CONVERT_ROWS = 64;
 
     private final Path folder;
     private final SafetensorsCheckpoint checkpoint;
@@ -45,16 +46,19 @@ final class CheckpointWeights {
     private final TensorArena arena;
     /** Q8_0 or Q4_0 to quantize float linear layers into on load, or null to read them as stored. */
     private final DType quantizeTo;
+    /** Whether linear layers are copied out of the mapping, see {@link WeightLoading#inMemory}. */
+    private final boolean inMemory;
     private final boolean layout5x;
     private final Set<String> used = new HashSet<>();
 
     CheckpointWeights(Path folder, SafetensorsCheckpoint checkpoint, Backend backend, TensorArena arena,
-                      DType quantizeTo) {
+                      WeightLoading loading) {
         this.folder = folder;
         this.checkpoint = checkpoint;
         this.backend = backend;
         this.arena = arena;
-        this.quantizeTo = quantizeTo;
+        this.quantizeTo = loading.quantizeTo();
+        this.inMemory = loading.inMemory();
         this.layout5x = checkpoint.names().stream().anyMatch(name -> name.startsWith("model.language_model."));
     }
 
@@ -64,38 +68,39 @@ final class CheckpointWeights {
 
     /**
      * The weight matrix of a linear layer, read in place by {@link Backend#matmul}: F32, F16, BF16, or Q8_0/Q4_0
-     * with rows a whole number of 32-weight blocks.
+     * with rows a whole number of 32-weight blocks; quantized or copied into the model's arena if the model's
+     * {@link WeightLoading} says so.
      */
     Tensor matrix(String name, long... shape) {
         Tensor tensor = checked(name, shape);
         DType dtype = tensor.dtype();
         if (dtype.isQuantized()) {
-            if ((dtype == DType.Q8_0 || dtype == DType.Q4_0) && shape[shape.length - 1] % dtype.blockSize() == 0) {
-                return tensor;
+            if ((dtype != DType.Q8_0 && dtype != DType.Q4_0) || shape[shape.length - 1] % dtype.blockSize() != 0) {
+                throw new ModelLoadException(folder + ": " + stored(name) + " is " + dtype + " with rows of "
+                        + shape[shape.length - 1] + "; quantized weights need rows in whole blocks of "
+                        + dtype.blockSize());
             }
-            throw new ModelLoadException(folder + ": " + stored(name) + " is " + dtype + " with rows of "
-                    + shape[shape.length - 1] + "; quantized weights need rows in whole blocks of "
-                    + dtype.blockSize());
+        } else {
+            requireFloat(name, tensor, "weights must be F32, F16, BF16, Q8_0 or Q4_0");
+            if (quantizeTo != null && CheckpointQuantizer.quantizes(stored(name), shape, quantizeTo)) {
+                return converted(tensor, quantizeTo, BlockQuantizer::quantize);
+            }
         }
-        requireFloat(name, tensor, "weights must be F32, F16, BF16, Q8_0 or Q4_0");
-        if (quantizeTo != null && CheckpointQuantizer.quantizes(stored(name), shape, quantizeTo)) {
-            return quantized(tensor);
-        }
-        return tensor;
+        return inMemory ? converted(tensor, dtype, (from, to) -> to.data().copyFrom(from.data())) : tensor;
     }
 
-    /** {@code matrix} quantized to {@link #quantizeTo} in the model's arena, by row blocks on all cores. */
-    private Tensor quantized(Tensor matrix) {
-        Tensor target = arena.allocate(quantizeTo, matrix.shape());
+    /** {@code matrix} converted into {@code type} in the model's arena, by row blocks on all cores. */
+    private Tensor converted(Tensor matrix, DType type, BiConsumer<Tensor, Tensor> conversion) {
+        Tensor target = arena.allocate(type, matrix.shape());
         long rows = matrix.dim(0);
-        LongStream.range(0, Math.ceilDiv(rows, QUANTIZE_ROWS)).parallel().forEach(task -> {
-            long from = task * QUANTIZE_ROWS;
-            long to = Math.min(rows, from + QUANTIZE_ROWS);
-            BlockQuantizer.quantize(matrix.rows(from, to), target.rows(from, to));
+        LongStream.range(0, Math.ceilDiv(rows, CONVERT_ROWS)).parallel().forEach(task -> {
+            long from = task * CONVERT_ROWS;
+            long to = Math.min(rows, from + CONVERT_ROWS);
+            conversion.accept(matrix.rows(from, to), target.rows(from, to));
         });
         if (matrix.data().isMapped()) {
             // The stored matrix is not read again: its pages leave the process (the OS may keep them cached), so
-            // that RSS holds the quantized copy alone (7B F16 to Q4_0: peak RSS 4.2 GB, 17.2 GB without this).
+            // that RSS holds the converted copy alone (7B F16 to Q4_0: peak RSS 4.2 GB, 17.2 GB without this).
             matrix.data().unload();
         }
         return target;

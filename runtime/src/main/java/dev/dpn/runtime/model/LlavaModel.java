@@ -5,7 +5,6 @@ import dev.dpn.kernels.Backend;
 import dev.dpn.loader.SafetensorsCheckpoint;
 import dev.dpn.loader.config.LlavaConfig;
 import dev.dpn.loader.config.PoolingConfig;
-import dev.dpn.runtime.quantize.CheckpointQuantizer;
 import dev.dpn.tensors.DType;
 import dev.dpn.tensors.TensorArena;
 import java.io.IOException;
@@ -31,7 +30,7 @@ public final class LlavaModel implements AutoCloseable {
     private final DpeWeights dpeWeights;
 
     private LlavaModel(Path folder, LlavaConfig config, Backend backend, SafetensorsCheckpoint checkpoint,
-            TensorArena arena, DType quantizeTo) {
+            TensorArena arena, WeightLoading loading) {
         this.config = config;
         this.backend = backend;
         this.checkpoint = checkpoint;
@@ -41,7 +40,7 @@ public final class LlavaModel implements AutoCloseable {
             throw new ModelLoadException(configFile + ": text_config.hidden_act must be silu (a SwiGLU MLP), got "
                     + config.textConfig().hiddenAct());
         }
-        CheckpointWeights weights = new CheckpointWeights(folder, checkpoint, backend, arena, quantizeTo);
+        CheckpointWeights weights = new CheckpointWeights(folder, checkpoint, backend, arena, loading);
         this.visionTower = ClipVisionTower.load(weights, config,
                 activation(configFile, "vision_config.hidden_act", config.visionConfig().hiddenAct()));
         this.projector = Projector.load(weights, config,
@@ -70,7 +69,7 @@ public final class LlavaModel implements AutoCloseable {
      * @throws IOException if a file cannot be read
      */
     public static LlavaModel load(Path folder, Backend backend) throws IOException {
-        return load(folder, backend, null);
+        return load(folder, backend, WeightLoading.MAPPED);
     }
 
     /**
@@ -81,14 +80,16 @@ public final class LlavaModel implements AutoCloseable {
      * @throws IllegalArgumentException if {@code quantizeTo} is neither null, Q8_0 nor Q4_0
      */
     public static LlavaModel load(Path folder, Backend backend, DType quantizeTo) throws IOException {
-        if (quantizeTo != null) {
-            CheckpointQuantizer.requireTarget(quantizeTo);
-        }
+        return load(folder, backend, new WeightLoading(quantizeTo, false));
+    }
+
+    /** Loads {@code folder} as {@link #load(Path, Backend)} does, its linear layers as {@code loading} says. */
+    public static LlavaModel load(Path folder, Backend backend, WeightLoading loading) throws IOException {
         LlavaConfig config = LlavaConfig.read(folder.resolve(CONFIG_FILE));
         SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(folder);
         TensorArena arena = new TensorArena();
         try {
-            return new LlavaModel(folder, config, backend, checkpoint, arena, quantizeTo);
+            return new LlavaModel(folder, config, backend, checkpoint, arena, loading);
         } catch (RuntimeException e) {
             arena.close();
             checkpoint.close();

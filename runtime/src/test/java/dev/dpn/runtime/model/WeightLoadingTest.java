@@ -8,6 +8,7 @@ import dev.dpn.kernels.cpu.CpuBackend;
 import dev.dpn.loader.config.PoolingConfig;
 import dev.dpn.runtime.quantize.CheckpointQuantizer;
 import dev.dpn.tensors.DType;
+import dev.dpn.tensors.Tensor;
 import java.io.IOException;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -15,8 +16,11 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-/** Quantizing on load gives the numbers of the checkpoint {@code dpn quantize} writes. */
-class QuantizeOnLoadTest {
+/**
+ * Loading options: quantizing on load gives the numbers of the checkpoint {@code dpn quantize} writes; linear layers
+ * copied into memory give the numbers of the mapped ones.
+ */
+class WeightLoadingTest {
     private static final Path TINY = Path.of("..", "models", "tiny-dpn-llava");
     private static final int[] PROMPT = {1, 450, 4996, 17354, 310, 278, 1967, 338};
 
@@ -29,14 +33,34 @@ class QuantizeOnLoadTest {
         Path copy = dir.resolve(type.name());
         CheckpointQuantizer.quantize(TINY, copy, type, done -> { });
 
-        float[] stored = logits(copy, null);
-        float[] onLoad = logits(TINY, type);
-        float[] unquantized = logits(TINY, null);
+        float[] stored = logits(copy, WeightLoading.MAPPED);
+        float[] onLoad = logits(TINY, new WeightLoading(type, false));
+        float[] unquantized = logits(TINY, WeightLoading.MAPPED);
 
         // The same weights, bit for bit (CheckpointQuantizerTest); the logits may still differ in their last bits,
         // since a vector sum reduces in another order before the JIT has compiled it than after.
         assertTrue(maxDifference(stored, onLoad) < 1e-5, () -> "differ by " + maxDifference(stored, onLoad));
         assertTrue(maxDifference(unquantized, onLoad) > 1e-3, "quantizing changes the logits");
+    }
+
+    /** The stored F16 model and a Q4_0 copy, each mapped and copied into memory. */
+    @ParameterizedTest
+    @EnumSource(names = {"F16", "Q4_0"})
+    void weightsInMemoryGiveTheMappedNumbers(DType type) throws IOException {
+        Path folder = TINY;
+        if (type == DType.Q4_0) {
+            folder = dir.resolve(type.name());
+            CheckpointQuantizer.quantize(TINY, folder, type, done -> { });
+        }
+        float[] mapped = logits(folder, WeightLoading.MAPPED);
+        float[] inMemory = logits(folder, new WeightLoading(null, true));
+        assertTrue(maxDifference(mapped, inMemory) < 1e-5, () -> "differ by " + maxDifference(mapped, inMemory));
+        try (CpuBackend backend = new CpuBackend(1);
+             LlavaModel model = LlavaModel.load(folder, backend, new WeightLoading(null, true))) {
+            Tensor q = model.decoder().layers().getFirst().q().weight();
+            assertEquals(type, q.dtype());
+            assertTrue(!q.data().isMapped(), "the weights were copied out of the mapping");
+        }
     }
 
     @Test
@@ -58,9 +82,9 @@ class QuantizeOnLoadTest {
     }
 
     /** The last prompt token's logits, the prompt run without an image. */
-    private static float[] logits(Path folder, DType quantizeTo) throws IOException {
+    private static float[] logits(Path folder, WeightLoading loading) throws IOException {
         try (CpuBackend backend = new CpuBackend(2);
-             LlavaModel model = LlavaModel.load(folder, backend, quantizeTo);
+             LlavaModel model = LlavaModel.load(folder, backend, loading);
              LlavaSession session = model.newSession(
                      SessionOptions.defaults().withPooling(PoolingConfig.NONE).withMaxNewTokens(1))) {
             return session.prefill(PROMPT, null).toFloatArray();
