@@ -6,6 +6,7 @@ import dev.dpn.loader.tokenizer.TokenizerFiles;
 import dev.dpn.runtime.model.LlavaModel;
 import dev.dpn.runtime.model.LlavaSession;
 import dev.dpn.runtime.model.SessionOptions;
+import dev.dpn.runtime.model.WeightLoading;
 import dev.dpn.runtime.text.Tokenizer;
 import dev.dpn.tensors.Tensor;
 import java.io.IOException;
@@ -22,11 +23,12 @@ final class DpnGreedy implements AutoCloseable {
     private final LlavaModel model;
     private final Tokenizer tokenizer;
 
-    DpnGreedy(Path folder, int threads) throws IOException {
+    /** {@code inMemory}: copies the weights into memory instead of mapping them ({@code --no-mmap}). */
+    DpnGreedy(Path folder, int threads, boolean inMemory) throws IOException {
         tokenizer = Tokenizer.of(TokenizerFiles.read(folder));
         backend = new CpuBackend(threads);
         try {
-            model = LlavaModel.load(folder, backend);
+            model = LlavaModel.load(folder, backend, new WeightLoading(null, inMemory));
         } catch (IOException | RuntimeException e) {
             backend.close();
             throw e;

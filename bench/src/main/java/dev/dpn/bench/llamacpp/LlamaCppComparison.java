@@ -16,7 +16,8 @@ import java.util.Locale;
  * LLaVA-1.5's image prompt) and decode greedily; the table gives prompt and decode tokens/s for each.
  *
  * <pre>scripts/bench llama --model DIR --gguf FILE [--threads 2] [--prompt-tokens 616] [--decode-tokens 16]
- *                     [--out FILE]</pre>
+ *                     [--no-mmap] [--out FILE]</pre>
+ * {@code --no-mmap} reads both engines' weights into memory instead of mapping them.
  */
 public final class LlamaCppComparison {
     /** Ordinary prose, repeated as often as the prompt length needs. */
@@ -25,7 +26,7 @@ public final class LlamaCppComparison {
 
     /** The results, also written as JSON. */
     record Report(String date, String model, String gguf, int threads, int promptTokens, int decodeTokens,
-                  GreedyRun dpn, GreedyRun llamaCpp, int agreeingTokens) {
+                  boolean inMemory, GreedyRun dpn, GreedyRun llamaCpp, int agreeingTokens) {
     }
 
     private LlamaCppComparison() {
@@ -34,7 +35,13 @@ public final class LlamaCppComparison {
     public static void main(String[] args) throws IOException {
         Path model = null, gguf = null, out = null;
         int threads = 2, promptTokens = 616, decodeTokens = 16;
+        boolean inMemory = false;
         for (int i = 0; i < args.length; i += 2) {
+            if (args[i].equals("--no-mmap")) {
+                inMemory = true;
+                i--;
+                continue;
+            }
             if (i + 1 >= args.length) {
                 usage("missing a value after " + args[i]);
             }
@@ -52,7 +59,7 @@ public final class LlamaCppComparison {
         if (model == null || gguf == null || !Files.isRegularFile(gguf)) {
             usage("needs --model DIR and --gguf FILE (an existing file, from dpn gguf --model DIR --out FILE)");
         }
-        Report report = compare(model, gguf, threads, promptTokens, decodeTokens);
+        Report report = compare(model, gguf, threads, promptTokens, decodeTokens, inMemory);
         print(report);
         if (out != null) {
             Files.createDirectories(out.toAbsolutePath().getParent());
@@ -63,13 +70,13 @@ public final class LlamaCppComparison {
         System.exit(0);
     }
 
-    static Report compare(Path model, Path gguf, int threads, int promptTokens, int decodeTokens)
+    static Report compare(Path model, Path gguf, int threads, int promptTokens, int decodeTokens, boolean inMemory)
             throws IOException {
         GreedyRun dpnRun;
         String prompt;
         int context = promptTokens + decodeTokens + 8;
         // One engine at a time, each warmed up on a short prompt first, so neither competes for the cores.
-        try (DpnGreedy dpn = new DpnGreedy(model, threads)) {
+        try (DpnGreedy dpn = new DpnGreedy(model, threads, inMemory)) {
             prompt = prompt(dpn.tokenizer(), promptTokens);
             progress("dpn: warm-up");
             dpn.run(PROSE.repeat(2), 4);
@@ -77,7 +84,7 @@ public final class LlamaCppComparison {
             dpnRun = dpn.run(prompt, decodeTokens);
         }
         GreedyRun llamaRun;
-        try (LlamaCppGreedy llama = new LlamaCppGreedy(gguf, threads, context)) {
+        try (LlamaCppGreedy llama = new LlamaCppGreedy(gguf, threads, context, inMemory)) {
             progress("llama.cpp: warm-up");
             llama.run(PROSE.repeat(2), 4);
             progress("llama.cpp: " + promptTokens + "-token prompt, " + decodeTokens + " tokens");
@@ -88,7 +95,7 @@ public final class LlamaCppComparison {
                     + " tokens, llama.cpp " + llamaRun.promptTokens());
         }
         return new Report(LocalDateTime.now().toString(), model.toString(), gguf.toString(), threads, promptTokens,
-                decodeTokens, dpnRun, llamaRun, dpnRun.agreeingTokens(llamaRun));
+                decodeTokens, inMemory, dpnRun, llamaRun, dpnRun.agreeingTokens(llamaRun));
     }
 
     /** Prose cut to exactly {@code tokens} tokens with the beginning-of-sequence token, by dpn's tokenizer. */
@@ -108,7 +115,7 @@ public final class LlamaCppComparison {
 
     private static void print(Report r) {
         System.out.printf(Locale.ROOT, "%ndpn and llama.cpp (build 4916, java-llama.cpp 4.2.0), same decoder: %s and "
-                + "%s, %d threads%n", r.model(), r.gguf(), r.threads());
+                + "%s, %d threads, weights %s%n", r.model(), r.gguf(), r.threads(), r.inMemory() ? "in memory" : "mapped");
         System.out.printf(Locale.ROOT, "%-42s %12s %12s %10s%n", "", "dpn", "llama.cpp", "dpn/llama");
         line("prompt processing, tokens/s", r.promptTokens() + " tokens", r.dpn().promptTokensPerSecond(),
                 r.llamaCpp().promptTokensPerSecond());
@@ -129,7 +136,7 @@ public final class LlamaCppComparison {
     private static void usage(String problem) {
         System.err.println("llama-bench: " + problem);
         System.err.println("usage: scripts/bench llama --model DIR --gguf FILE [--threads N] [--prompt-tokens N] "
-                + "[--decode-tokens N] [--out FILE]");
+                + "[--decode-tokens N] [--no-mmap] [--out FILE]");
         System.exit(2);
     }
 }

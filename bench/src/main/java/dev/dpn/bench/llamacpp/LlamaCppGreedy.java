@@ -16,9 +16,11 @@ import java.util.List;
 final class LlamaCppGreedy implements AutoCloseable {
     private final LlamaModel model;
 
-    LlamaCppGreedy(Path gguf, int threads, int context) {
-        model = new LlamaModel(new ModelParameters().setModel(gguf.toString()).setThreads(threads)
-                .setThreadsBatch(threads).setCtxSize(context).disableLog());
+    /** {@code inMemory}: reads the weights into memory instead of mapping them (llama.cpp's --no-mmap). */
+    LlamaCppGreedy(Path gguf, int threads, int context, boolean inMemory) {
+        ModelParameters parameters = new ModelParameters().setModel(gguf.toString()).setThreads(threads)
+                .setThreadsBatch(threads).setCtxSize(context).disableLog();
+        model = new LlamaModel(inMemory ? parameters.disableMmap() : parameters);
     }
 
     /** llama.cpp's tokens for {@code text}, without the beginning-of-sequence token. */

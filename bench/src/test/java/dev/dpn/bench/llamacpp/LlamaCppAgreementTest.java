@@ -32,9 +32,11 @@ class LlamaCppAgreementTest {
         LlamaGgufExport.export(MODEL, gguf);
     }
 
+    /** With the weights in memory (--no-mmap) on both sides: mapped ones give the same numbers (WeightLoadingTest). */
     @Test
     void llamaCppTokenizesAndContinuesAsDpnDoes() throws IOException {
-        try (DpnGreedy dpn = new DpnGreedy(MODEL, 1); LlamaCppGreedy llama = new LlamaCppGreedy(gguf, 1, 256)) {
+        try (DpnGreedy dpn = new DpnGreedy(MODEL, 1, true);
+             LlamaCppGreedy llama = new LlamaCppGreedy(gguf, 1, 256, true)) {
             for (String text : List.of("What color is the background?", "Héllo wörld, 1234 — naïve café 🙂\tok")) {
                 assertArrayEquals(dpn.tokenizer().encode(text, false), llama.encode(text), text);
             }
