@@ -38,6 +38,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--image", paramLabel = "FILE", description = "The image (default: a generated test picture).")
     Path image;
 
+    @Option(names = "--no-mmap", description = "Copy the linear layers into memory instead of reading them from the "
+            + "mapped checkpoint (the model open time then includes the copy).")
+    boolean noMmap;
+
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the results as JSON, to compare runs.")
     Path json;
 
@@ -56,7 +60,7 @@ final class BenchCommand implements Callable<Integer> {
             throw new IllegalArgumentException("image not found: " + image);
         }
         PrintWriter err = spec.commandLine().getErr();
-        ModelBenchmark benchmark = new ModelBenchmark(model, threads, runs, decodeTokens, image, step -> {
+        ModelBenchmark benchmark = new ModelBenchmark(model, noMmap, threads, runs, decodeTokens, image, step -> {
             err.println("bench: " + step);
             err.flush();
         });

@@ -17,7 +17,8 @@ import java.util.Locale;
  * @param sequenceTokens    what the decoder's first layer sees: the prompt with the image's visual tokens
  * @param decodeBytesPerToken the weight bytes one decode step reads
  */
-record BenchReport(String date, String model, int layers, int hiddenSize, DType weights, int threads, String jvm,
+record BenchReport(String date, String model, int layers, int hiddenSize, DType weights, boolean weightsInMemory,
+                   int threads, String jvm,
                    String vectorSpecies, long maxHeapBytes, double openSeconds, int promptTokens, int sequenceTokens,
                    Figure visionTowerMs, Figure projectorMs, Figure llmPrefillTokensPerSecond, Figure llmPrefillGflops,
                    List<Ttft> ttft, int decodeTokens, Figure decodeTokensPerSecond, long decodeBytesPerToken,
@@ -46,8 +47,9 @@ record BenchReport(String date, String model, int layers, int hiddenSize, DType 
     }
 
     void print(PrintWriter out) {
-        out.printf(Locale.ROOT, "dpn bench: %s (%d layers, hidden %d, %s weights), %d threads, JVM %s, %s, max heap "
-                        + "%s%n", model, layers, hiddenSize, weights, threads, jvm, vectorSpecies,
+        out.printf(Locale.ROOT, "dpn bench: %s (%d layers, hidden %d, %s weights%s), %d threads, JVM %s, %s, max "
+                        + "heap %s%n", model, layers, hiddenSize, weights, weightsInMemory ? " in memory" : "", threads,
+                jvm, vectorSpecies,
                 InspectCommand.human(maxHeapBytes));
         out.printf(Locale.ROOT, "prompt: one image and a question of %d tokens, %d tokens in the decoder%n%n",
                 promptTokens, sequenceTokens);

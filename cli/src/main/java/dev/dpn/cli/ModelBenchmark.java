@@ -12,10 +12,12 @@ import dev.dpn.measure.RandomTensor;
 import dev.dpn.measure.Rate;
 import dev.dpn.measure.ReadBandwidth;
 import dev.dpn.measure.Timing;
+import dev.dpn.runtime.Device;
 import dev.dpn.runtime.DpnModel;
 import dev.dpn.runtime.GenerateOptions;
 import dev.dpn.runtime.PoolingSpec;
 import dev.dpn.runtime.RequestStats;
+import dev.dpn.runtime.model.WeightLoading;
 import dev.dpn.tensors.DType;
 import dev.dpn.tensors.Tensor;
 import dev.dpn.tensors.TensorArena;
@@ -59,14 +61,17 @@ final class ModelBenchmark {
     }
 
     private final Path folder;
+    private final boolean weightsInMemory;
     private final int threads;
     private final int runs;
     private final int decodeTokens;
     private final Path image;
     private final Consumer<String> progress;
 
-    ModelBenchmark(Path folder, int threads, int runs, int decodeTokens, Path image, Consumer<String> progress) {
+    ModelBenchmark(Path folder, boolean weightsInMemory, int threads, int runs, int decodeTokens, Path image,
+                   Consumer<String> progress) {
         this.folder = folder;
+        this.weightsInMemory = weightsInMemory;
         this.threads = threads;
         this.runs = runs;
         this.decodeTokens = decodeTokens;
@@ -88,7 +93,7 @@ final class ModelBenchmark {
     private BenchReport run(Path picture) throws IOException {
         progress.accept("opening " + folder);
         long openStart = System.nanoTime();
-        DpnModel model = DpnModel.load(folder, threads);
+        DpnModel model = DpnModel.load(folder, Device.CPU, threads, new WeightLoading(null, weightsInMemory));
         double openSeconds = (System.nanoTime() - openStart) / 1e9;
         LlavaConfig config = model.config();
         DType weights = matrixType();
@@ -148,7 +153,7 @@ final class ModelBenchmark {
 
         BenchReport.Baselines baselines = baselines(config.textConfig(), sequenceTokens, weights);
         return new BenchReport(LocalDateTime.now().toString(), folder.toString(), config.textConfig().numHiddenLayers(),
-                config.textConfig().hiddenSize(), weights, threads, Runtime.version().toString(),
+                config.textConfig().hiddenSize(), weights, weightsInMemory, threads, Runtime.version().toString(),
                 FloatVector.SPECIES_PREFERRED.toString(), Runtime.getRuntime().maxMemory(), openSeconds, promptTokens,
                 sequenceTokens, figure(all, s -> s.visionTowerNanos() / 1e6), figure(all, s -> s.projectorNanos() / 1e6),
                 orNull(prefillTokensPerSecond), orNull(prefillGflops), ttfts, decodeTokens,

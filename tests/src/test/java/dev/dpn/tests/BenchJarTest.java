@@ -25,11 +25,12 @@ class BenchJarTest {
     void benchMeasuresEveryStageUnderASmallHeapAndWritesJson() throws Exception {
         Path json = dir.resolve("bench.json");
         DpnJar.Result r = run(DpnJar.currentJava(), List.of("-Xmx256m"), "bench", "--model",
-                "../models/tiny-dpn-llava", "--threads", "1", "--runs", "1", "--decode-tokens", "2", "--json",
-                json.toString());
+                "../models/tiny-dpn-llava", "--threads", "1", "--runs", "1", "--decode-tokens", "2", "--no-mmap",
+                "--json", json.toString());
         assertEquals(0, r.exitCode(), r.err());
         // The launcher hands -Xmx to the JVM it starts.
-        assertTrue(r.out().lines().findFirst().orElseThrow().endsWith("max heap 256.0 MiB"), r.out());
+        String header = r.out().lines().findFirst().orElseThrow();
+        assertTrue(header.endsWith("max heap 256.0 MiB") && header.contains("F16 weights in memory"), r.out());
         for (String row : List.of("model open", "vision tower", "projector", "LLM prefill", "TTFT none",
                 "TTFT static x2 (1x2)", "TTFT static x4 (2x2)", "TTFT adaptive", "decode (2 tokens)",
                 "decode weights read", "peak RSS (VmHWM)", "peak heap", "memory read loop")) {
@@ -49,6 +50,7 @@ class BenchJarTest {
         assertTrue(report.get("decodeGBps").get("median").asDouble() > 0);
         assertTrue(report.get("peakRssBytes").asLong() > report.get("peakHeapBytes").asLong());
         assertEquals(256L << 20, report.get("maxHeapBytes").asLong());
+        assertTrue(report.get("weightsInMemory").asBoolean());
         assertTrue(report.get("baselines").get("readBandwidthGBps").get("median").asDouble() > 0);
         assertNotNull(report.get("visionTowerMs").get("median"));
     }
