@@ -31,7 +31,7 @@ final class ModelOptions {
     DType quantize;
 
     @Option(names = "--no-mmap", description = "Copy the linear layers into memory instead of reading them from the "
-            + "mapped checkpoint (as llama.cpp's --no-mmap): seconds slower to load; F16 models decode faster.")
+            + "mapped checkpoint (as llama.cpp's --no-mmap): slower to load; F16 models often decode faster.")
     boolean noMmap;
 
     DpnModel load() throws IOException {
