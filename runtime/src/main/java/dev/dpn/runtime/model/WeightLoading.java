@@ -10,7 +10,7 @@ import dev.dpn.tensors.DType;
  * @param quantizeTo Q8_0 or Q4_0 to quantize the float linear layers into on load, exactly as {@code dpn quantize}
  *                   stores them; null reads them as stored
  * @param inMemory   copies the linear layers out of the mapping into the process's memory (llama.cpp's
- *                   {@code --no-mmap}): the 7B F16 model then loaded in 18-24 s instead of 0.4 and mostly decoded
+ *                   {@code --no-mmap}): the 7B F16 model then loaded in 18-30 s instead of 0.4 and mostly decoded
  *                   faster on the development machine (316-347 against 384-429 ms per token; not in every run,
  *                   see the README); Q8_0 and Q4_0 decoded as fast either way
  */
