@@ -1,6 +1,7 @@
 package dev.dpn.runtime;
 
 import dev.dpn.runtime.image.ResizeMode;
+import dev.dpn.runtime.model.SessionOptions;
 import dev.dpn.runtime.sampling.SamplingOptions;
 import dev.dpn.runtime.text.ChatTemplate;
 import dev.dpn.tensors.DType;
@@ -22,9 +23,7 @@ public record GenerateOptions(ChatTemplate template, Optional<PoolingSpec> pooli
         if (maxTokens < 1) {
             throw new IllegalArgumentException("max tokens must be at least 1, got " + maxTokens);
         }
-        if (kvCacheType.isPresent() && kvCacheType.get() != DType.F32 && kvCacheType.get() != DType.F16) {
-            throw new IllegalArgumentException("the KV cache type must be F32 or F16, got " + kvCacheType.get());
-        }
+        kvCacheType.ifPresent(SessionOptions::requireKvCacheType);
     }
 
     public static GenerateOptions defaults() {

@@ -1,7 +1,6 @@
 package dev.dpn.bench.llamacpp;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.dpn.measure.ReportFile;
 import dev.dpn.runtime.text.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -62,8 +61,7 @@ public final class LlamaCppComparison {
         Report report = compare(model, gguf, threads, promptTokens, decodeTokens, inMemory);
         print(report);
         if (out != null) {
-            Files.createDirectories(out.toAbsolutePath().getParent());
-            new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(out.toFile(), report);
+            ReportFile.write(report, out);
             System.out.println("report: " + out);
         }
         // java-llama.cpp 4.2.0 leaves a native thread polling after close(): it would keep the JVM and a core busy.

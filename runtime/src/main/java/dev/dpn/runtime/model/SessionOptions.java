@@ -23,8 +23,17 @@ public record SessionOptions(Optional<PoolingConfig> pooling, OptionalInt router
         if (maxNewTokens < 0) {
             throw new IllegalArgumentException("maxNewTokens must not be negative, got " + maxNewTokens);
         }
-        if (kvCacheType.isPresent() && kvCacheType.get() != DType.F32 && kvCacheType.get() != DType.F16) {
-            throw new IllegalArgumentException("the KV cache type must be F32 or F16, got " + kvCacheType.get());
+        kvCacheType.ifPresent(SessionOptions::requireKvCacheType);
+    }
+
+    /**
+     * Refuses a key/value cache type other than F32 and F16, the types caches are kept in.
+     *
+     * @throws IllegalArgumentException naming the type
+     */
+    public static void requireKvCacheType(DType type) {
+        if (type != DType.F32 && type != DType.F16) {
+            throw new IllegalArgumentException("the KV cache type must be F32 or F16, got " + type);
         }
     }
 
