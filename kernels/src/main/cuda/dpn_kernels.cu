@@ -79,6 +79,11 @@ extern "C" __global__ void f32_to_narrow(const float *x, void *out, int dtype, i
     }
 }
 
+// Quantized weights widened to F16 for a cuBLAS prefill GEMM.
+extern "C" __global__ void to_f16(const void *src, int dtype, __half *out, i64 n) {
+    GRID_STRIDE(i, n) out[i] = __float2half_rn(load(src, dtype, i));
+}
+
 extern "C" __global__ void embed(const void *table, int dtype, const int *ids, float *out, int d, int count) {
     GRID_STRIDE(i, (i64) count * d) out[i] = load(table, dtype, (i64) ids[i / d] * d + i % d);
 }
@@ -172,19 +177,22 @@ extern "C" __global__ void rope(float *x, const int *positions, int tokens, int 
 
 // One block per (query row, head): scores in dynamic shared memory [kv_length], then softmax, then the weighted
 // sum of values. Query row t sits at cache position kv_length - tokens + t (causal: it sees rows up to there).
+// A warp takes one key at a time, its lanes splitting head_dim, so that each key row is read contiguously.
 extern "C" __global__ void attention(const float *q, const float *k, const float *v, int kv_length, int tokens,
                                      int heads, int kv_heads, int head_dim, int causal, float scale, float *out) {
     extern __shared__ float scores[];
     int t = blockIdx.x, h = blockIdx.y;
+    int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
     int visible = causal ? kv_length - tokens + t + 1 : kv_length;
     int kv_head = h / (heads / kv_heads);
     int q_width = heads * head_dim, kv_width = kv_heads * head_dim;
     const float *query = q + (i64) t * q_width + (i64) h * head_dim;
-    for (int s = threadIdx.x; s < visible; s += blockDim.x) {
+    for (int s = warp; s < visible; s += warps) {
         const float *key = k + (i64) s * kv_width + (i64) kv_head * head_dim;
         float dot = 0;
-        for (int i = 0; i < head_dim; i++) dot += query[i] * key[i];
-        scores[s] = dot * scale;
+        for (int i = lane; i < head_dim; i += 32) dot += query[i] * key[i];
+        dot = warp_sum(dot);
+        if (lane == 0) scores[s] = dot * scale;
     }
     __syncthreads();
     float max = -INFINITY;
@@ -197,9 +205,10 @@ extern "C" __global__ void attention(const float *q, const float *k, const float
     }
     float inv = 1.0f / block_reduce(sum, false);
     float *o = out + (i64) t * q_width + (i64) h * head_dim;
+    const float *values = v + (i64) kv_head * head_dim;
     for (int i = threadIdx.x; i < head_dim; i += blockDim.x) {
         float acc = 0;
-        for (int s = 0; s < visible; s++) acc += scores[s] * v[(i64) s * kv_width + (i64) kv_head * head_dim + i];
+        for (int s = 0; s < visible; s++) acc += scores[s] * values[(i64) s * kv_width + i];
         o[i] = acc * inv;
     }
 }
@@ -256,34 +265,97 @@ extern "C" __global__ void patch_embed(const float *pixels, const void *weight, 
     }
 }
 
-// y[m, n] = x[m, :] . w[n, :] (+ bias[n]) for few rows m (decode): one warp per (n, m), lanes stride over k so
-// that a warp reads a weight row contiguously. Quantized rows are walked block by block.
+// Dot product of one weight row with x over k, by the 32 lanes of a warp; the full sum is in every lane.
+// F16/BF16 rows are read 8 values (16 bytes) per lane and step when k and the row allow it, F32 rows 4; quantized
+// rows one 32-weight block per lane and step, in 16-bit words (a block is 34 or 18 bytes: 2-byte aligned only).
+__device__ float row_dot(const float *x, const void *w, int dtype, i64 row, int k, int lane) {
+    float sum = 0;
+    if (dtype == Q8_0 || dtype == Q4_0) {
+        int bytes = dtype == Q8_0 ? 34 : 18;
+        const unsigned char *blocks = (const unsigned char *) w + row * (k / 32) * bytes;
+        for (int b = lane; b < k / 32; b += 32) {
+            const unsigned short *words = (const unsigned short *) (blocks + (i64) b * bytes);
+            const float4 *xb = (const float4 *) (x + b * 32);
+            float d = __half2float(__ushort_as_half(words[0])), partial = 0;
+            if (dtype == Q8_0) {
+#pragma unroll
+                for (int j = 0; j < 8; j++) {
+                    unsigned short lo = words[1 + 2 * j], hi = words[2 + 2 * j];
+                    float4 xv = xb[j];
+                    partial += xv.x * (float) (signed char) (lo & 0xFF) + xv.y * (float) (signed char) (lo >> 8)
+                            + xv.z * (float) (signed char) (hi & 0xFF) + xv.w * (float) (signed char) (hi >> 8);
+                }
+            } else {
+#pragma unroll
+                for (int j = 0; j < 8; j++) {
+                    // Byte i holds weight i (low nibble) and weight i + 16 (high nibble).
+                    unsigned short pair = words[1 + j];
+                    int b0 = pair & 0xFF, b1 = pair >> 8;
+                    partial += x[b * 32 + 2 * j] * (float) ((b0 & 0x0F) - 8)
+                            + x[b * 32 + 2 * j + 1] * (float) ((b1 & 0x0F) - 8)
+                            + x[b * 32 + 16 + 2 * j] * (float) ((b0 >> 4) - 8)
+                            + x[b * 32 + 17 + 2 * j] * (float) ((b1 >> 4) - 8);
+                }
+            }
+            sum += d * partial;
+        }
+        return warp_sum(sum);
+    }
+    const char *base = (const char *) w + row * k * (dtype == F32 ? 4 : dtype == F64 ? 8 : 2);
+    bool aligned = ((unsigned long long) base & 15) == 0 && ((unsigned long long) x & 15) == 0;
+    if ((dtype == F16 || dtype == BF16) && aligned && k % 8 == 0) {
+        const uint4 *w8 = (const uint4 *) base;
+        const float4 *x4 = (const float4 *) x;
+#pragma unroll 4
+        for (int j = lane; j < k / 8; j += 32) {
+            uint4 packed = w8[j];
+            float4 a = x4[2 * j], c = x4[2 * j + 1];
+            float2 p0, p1, p2, p3;
+            if (dtype == F16) {
+                p0 = __half22float2(*(const __half2 *) &packed.x);
+                p1 = __half22float2(*(const __half2 *) &packed.y);
+                p2 = __half22float2(*(const __half2 *) &packed.z);
+                p3 = __half22float2(*(const __half2 *) &packed.w);
+            } else {
+                p0 = __bfloat1622float2(*(const __nv_bfloat162 *) &packed.x);
+                p1 = __bfloat1622float2(*(const __nv_bfloat162 *) &packed.y);
+                p2 = __bfloat1622float2(*(const __nv_bfloat162 *) &packed.z);
+                p3 = __bfloat1622float2(*(const __nv_bfloat162 *) &packed.w);
+            }
+            sum += a.x * p0.x + a.y * p0.y + a.z * p1.x + a.w * p1.y + c.x * p2.x + c.y * p2.y + c.z * p3.x
+                    + c.w * p3.y;
+        }
+    } else if (dtype == F32 && aligned && k % 4 == 0) {
+        const float4 *w4 = (const float4 *) base, *x4 = (const float4 *) x;
+        for (int j = lane; j < k / 4; j += 32) {
+            float4 a = x4[j], b = w4[j];
+            sum += a.x * b.x + a.y * b.y + a.z * b.z + a.w * b.w;
+        }
+    } else {
+        for (int j = lane; j < k; j += 32) sum += x[j] * load(w, dtype, row * k + j);
+    }
+    return warp_sum(sum);
+}
+
+// y[m, n] = x[m, :] . w[n, :] (+ bias[n]) for few rows m (decode): one warp per (n, m), reading its weight row
+// contiguously; grid.y walks the rows of x.
 extern "C" __global__ void gemv(const float *x, const void *w, int dtype, const float *bias, float *y, int m, int n,
                                 int k) {
     int lane = threadIdx.x % 32;
     int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
     int r = blockIdx.y;
     if (row >= n || r >= m) return;
-    const float *xr = x + (i64) r * k;
-    float sum = 0;
-    if (dtype == Q8_0 || dtype == Q4_0) {
-        int bytes = dtype == Q8_0 ? 34 : 18;
-        const unsigned char *blocks = (const unsigned char *) w + (i64) row * (k / 32) * bytes;
-        for (int b = lane; b < k / 32; b += 32) {
-            const unsigned char *block = blocks + (i64) b * bytes;
-            float d = __half2float(*(const __half *) block), partial = 0;
-            const float *xb = xr + b * 32;
-            for (int j = 0; j < 32; j++) {
-                float q = dtype == Q8_0 ? (float) ((const signed char *) block)[2 + j]
-                        : (float) ((j < 16 ? block[2 + j] & 0x0F : block[2 + j - 16] >> 4) - 8);
-                partial += q * xb[j];
-            }
-            sum += d * partial;
-        }
-    } else {
-        i64 base = (i64) row * k;
-        for (int j = lane; j < k; j += 32) sum += xr[j] * load(w, dtype, base + j);
-    }
-    sum = warp_sum(sum);
+    float sum = row_dot(x + (i64) r * k, w, dtype, row, k, lane);
     if (lane == 0) y[(i64) r * n + row] = sum + (bias ? bias[row] : 0.0f);
+}
+
+// One partial sum per block of a grid-stride read of n4 float4s: the device's read bandwidth, for dpn bench.
+extern "C" __global__ void read_sum(const float4 *x, i64 n4, float *partials) {
+    float sum = 0;
+    GRID_STRIDE(i, n4) {
+        float4 v = x[i];
+        sum += v.x + v.y + v.z + v.w;
+    }
+    sum = block_reduce(sum, false);
+    if (threadIdx.x == 0) partials[blockIdx.x] = sum;
 }

@@ -1,5 +1,6 @@
 package dev.dpn.cli;
 
+import dev.dpn.runtime.Device;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,7 +18,8 @@ import picocli.CommandLine.Spec;
         description = {"Measures a model folder in one run: open time, vision tower and projector ms, LLM prefill "
                 + "tokens/s and GFLOPS, time to first token for one image and a 40-token question with pooling none, "
                 + "static x2, static x4 and adaptive, decode tokens/s and GB/s of weights, peak RSS and heap; then "
-                + "OpenBLAS sgemm at the prefill's GEMM shapes and the memory read bandwidth, with ratios.",
+                + "OpenBLAS sgemm (cuBLAS alone on a GPU) at the prefill's GEMM shapes and the memory read bandwidth, "
+                + "with ratios.",
                 "Give the JVM -Xmx256m to see that the weights stay off the heap."})
 final class BenchCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "The llava-hf model folder.")
@@ -37,6 +39,11 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--image", paramLabel = "FILE", description = "The image (default: a generated test picture).")
     Path image;
+
+    @Option(names = "--device", paramLabel = "cpu|cuda|auto", converter = ModelOptions.DeviceConverter.class,
+            description = "Where the model runs (default: cpu). On cuda the baselines are cuBLAS alone and a read of "
+                    + "device memory.")
+    Device device = Device.CPU;
 
     @Option(names = "--no-mmap", description = "Copy the linear layers into memory instead of reading them from the "
             + "mapped checkpoint (the model open time then includes the copy).")
@@ -60,7 +67,7 @@ final class BenchCommand implements Callable<Integer> {
             throw new IllegalArgumentException("image not found: " + image);
         }
         PrintWriter err = spec.commandLine().getErr();
-        ModelBenchmark benchmark = new ModelBenchmark(model, noMmap, threads, runs, decodeTokens, image, step -> {
+        ModelBenchmark benchmark = new ModelBenchmark(model, device, noMmap, threads, runs, decodeTokens, image, step -> {
             err.println("bench: " + step);
             err.flush();
         });

@@ -18,7 +18,7 @@ import java.util.Locale;
  * @param decodeBytesPerToken the weight bytes one decode step reads
  */
 record BenchReport(String date, String model, int layers, int hiddenSize, DType weights, boolean weightsInMemory,
-                   int threads, String jvm,
+                   String backend, int threads, String jvm,
                    String vectorSpecies, long maxHeapBytes, double openSeconds, int promptTokens, int sequenceTokens,
                    Figure visionTowerMs, Figure projectorMs, Figure llmPrefillTokensPerSecond, Figure llmPrefillGflops,
                    List<Ttft> ttft, int decodeTokens, Figure decodeTokensPerSecond, long decodeBytesPerToken,
@@ -34,11 +34,16 @@ record BenchReport(String date, String model, int layers, int hiddenSize, DType 
     record Ttft(String pooling, Figure seconds, double llmPrefillGflop, double toUnpooled, String error) {
     }
 
-    /** Our matmul and OpenBLAS sgemm (F32 weights) on the same M × N × K product. */
-    record Gemm(int m, int n, int k, DType weights, Rate openBlasGflops, Rate oursGflops, String note) {
+    /** Our matmul and the baseline's (OpenBLAS sgemm with F32 weights; cuBLAS alone) on one M × N × K product. */
+    record Gemm(int m, int n, int k, DType weights, Rate baselineGflops, Rate oursGflops, String note) {
     }
 
-    record Baselines(String openBlas, List<Gemm> gemms, Rate readBandwidthGBps) {
+    /**
+     * @param gemm      the baseline GEMM's short name, "OpenBLAS" or "cuBLAS"
+     * @param gemmSetup what it is and how it was set up
+     * @param read      what read memory: the CPU's loop or the GPU's kernel
+     */
+    record Baselines(String gemm, String gemmSetup, List<Gemm> gemms, String read, Rate readBandwidthGBps) {
     }
 
     @JsonProperty
@@ -47,8 +52,9 @@ record BenchReport(String date, String model, int layers, int hiddenSize, DType 
     }
 
     void print(PrintWriter out) {
-        out.printf(Locale.ROOT, "dpn bench: %s (%d layers, hidden %d, %s weights%s), %d threads, JVM %s, %s, max "
-                        + "heap %s%n", model, layers, hiddenSize, weights, weightsInMemory ? " in memory" : "", threads,
+        out.printf(Locale.ROOT, "dpn bench: %s (%d layers, hidden %d, %s weights%s) on %s, %d threads, JVM %s, %s, "
+                        + "max heap %s%n", model, layers, hiddenSize, weights, weightsInMemory ? " in memory" : "",
+                backend, threads,
                 jvm, vectorSpecies,
                 InspectCommand.human(maxHeapBytes));
         out.printf(Locale.ROOT, "prompt: one image and a question of %d tokens, %d tokens in the decoder%n%n",
@@ -58,9 +64,9 @@ record BenchReport(String date, String model, int layers, int hiddenSize, DType 
         row(out, "vision tower", visionTowerMs, "ms", "");
         row(out, "projector", projectorMs, "ms", "");
         Gemm square = baselines.gemms().isEmpty() ? null : baselines.gemms().getFirst();
-        String prefillRatio = square == null || square.openBlasGflops() == null || llmPrefillGflops == null ? ""
-                : String.format(Locale.ROOT, "%.2f x OpenBLAS sgemm %dx%dx%d", llmPrefillGflops.median()
-                / square.openBlasGflops().median(), square.m(), square.n(), square.k());
+        String prefillRatio = square == null || square.baselineGflops() == null || llmPrefillGflops == null ? ""
+                : String.format(Locale.ROOT, "%.2f x %s %dx%dx%d", llmPrefillGflops.median()
+                / square.baselineGflops().median(), baselines.gemm(), square.m(), square.n(), square.k());
         row(out, "LLM prefill", llmPrefillTokensPerSecond, "tok/s", "");
         row(out, "LLM prefill", llmPrefillGflops, "GFLOPS", prefillRatio);
         for (Ttft t : ttft) {
@@ -79,16 +85,16 @@ record BenchReport(String date, String model, int layers, int hiddenSize, DType 
         out.printf(Locale.ROOT, "%-32s %12s%n", "peak RSS (VmHWM)", InspectCommand.human(peakRssBytes));
         out.printf(Locale.ROOT, "%-32s %12s%n", "peak heap", InspectCommand.human(peakHeapBytes));
         out.println();
-        out.println("baselines, same run: OpenBLAS " + baselines.openBlas());
+        out.println("baselines, same run: " + baselines.gemmSetup());
         for (Gemm g : baselines.gemms()) {
             String label = String.format(Locale.ROOT, "GEMM %dx%dx%d", g.m(), g.n(), g.k());
-            rate(out, label + " OpenBLAS F32", g.openBlasGflops(), "GFLOPS", "");
+            rate(out, label + " " + baselines.gemm(), g.baselineGflops(), "GFLOPS", "");
             rate(out, label + " ours " + g.weights(), g.oursGflops(), "GFLOPS", g.oursGflops() == null
-                    || g.openBlasGflops() == null ? (g.note() == null ? "" : g.note())
-                    : String.format(Locale.ROOT, "%.2f x OpenBLAS", g.oursGflops().median()
-                    / g.openBlasGflops().median()));
+                    || g.baselineGflops() == null ? (g.note() == null ? "" : g.note())
+                    : String.format(Locale.ROOT, "%.2f x %s", g.oursGflops().median()
+                    / g.baselineGflops().median(), baselines.gemm()));
         }
-        rate(out, "memory read loop", baselines.readBandwidthGBps(), "GB/s", "");
+        rate(out, baselines.read(), baselines.readBandwidthGBps(), "GB/s", "");
     }
 
     private static void row(PrintWriter out, String label, Figure f, String unit, String ratio) {

@@ -3,6 +3,8 @@ package dev.dpn.cli;
 import dev.dpn.cli.BenchReport.Gemm;
 import dev.dpn.cli.BenchReport.Ttft;
 import dev.dpn.kernels.cpu.CpuBackend;
+import dev.dpn.kernels.cuda.CudaBackend;
+import dev.dpn.kernels.cuda.CudaBaselines;
 import dev.dpn.loader.SafetensorsCheckpoint;
 import dev.dpn.loader.TensorInfo;
 import dev.dpn.loader.config.LlavaConfig;
@@ -55,12 +57,15 @@ final class ModelBenchmark {
      * steps then read 4.39 tokens/s, 32 steps 5.40.
      */
     private static final int WARM_UP_DECODE_STEPS = 8;
+    /** GPU operations per timed run: long enough that one synchronisation's ~10 µs is noise. */
+    private static final int GPU_BATCH = 20;
 
     /** One pooling setup: how the table names it and what dpn runs. */
     private record Setup(String label, PoolingSpec spec) {
     }
 
     private final Path folder;
+    private final Device device;
     private final boolean weightsInMemory;
     private final int threads;
     private final int runs;
@@ -68,9 +73,10 @@ final class ModelBenchmark {
     private final Path image;
     private final Consumer<String> progress;
 
-    ModelBenchmark(Path folder, boolean weightsInMemory, int threads, int runs, int decodeTokens, Path image,
-                   Consumer<String> progress) {
+    ModelBenchmark(Path folder, Device device, boolean weightsInMemory, int threads, int runs, int decodeTokens,
+                   Path image, Consumer<String> progress) {
         this.folder = folder;
+        this.device = device;
         this.weightsInMemory = weightsInMemory;
         this.threads = threads;
         this.runs = runs;
@@ -93,8 +99,9 @@ final class ModelBenchmark {
     private BenchReport run(Path picture) throws IOException {
         progress.accept("opening " + folder);
         long openStart = System.nanoTime();
-        DpnModel model = DpnModel.load(folder, Device.CPU, threads, new WeightLoading(null, weightsInMemory));
+        DpnModel model = DpnModel.load(folder, device, threads, new WeightLoading(null, weightsInMemory));
         double openSeconds = (System.nanoTime() - openStart) / 1e9;
+        String backend = model.backendName();
         LlavaConfig config = model.config();
         DType weights = matrixType();
         long bytesPerToken = decoderBytesPerToken(config.tieWordEmbeddings());
@@ -151,9 +158,11 @@ final class ModelBenchmark {
         long peakRss = peakRssBytes();
         long peakHeap = peakHeapBytes();
 
-        BenchReport.Baselines baselines = baselines(config.textConfig(), sequenceTokens, weights);
+        BenchReport.Baselines baselines = backend.equals("cuda")
+                ? gpuBaselines(config.textConfig(), sequenceTokens, weights)
+                : baselines(config.textConfig(), sequenceTokens, weights);
         return new BenchReport(LocalDateTime.now().toString(), folder.toString(), config.textConfig().numHiddenLayers(),
-                config.textConfig().hiddenSize(), weights, weightsInMemory, threads, Runtime.version().toString(),
+                config.textConfig().hiddenSize(), weights, weightsInMemory, backend, threads, Runtime.version().toString(),
                 FloatVector.SPECIES_PREFERRED.toString(), Runtime.getRuntime().maxMemory(), openSeconds, promptTokens,
                 sequenceTokens, figure(all, s -> s.visionTowerNanos() / 1e6), figure(all, s -> s.projectorNanos() / 1e6),
                 orNull(prefillTokensPerSecond), orNull(prefillGflops), ttfts, decodeTokens,
@@ -246,7 +255,7 @@ final class ModelBenchmark {
         try (ReadBandwidth loop = new ReadBandwidth(threads)) {
             bandwidth = Rate.of(ReadBandwidth.BYTES / 1e9, BASELINE_TIMING.measure(loop::sum));
         }
-        return new BenchReport.Baselines(blasConfig, gemms, bandwidth);
+        return new BenchReport.Baselines("OpenBLAS", "OpenBLAS " + blasConfig, gemms, "memory read loop", bandwidth);
     }
 
     private static Gemm gemm(OpenBlas blas, CpuBackend ours, int m, int n, int k, DType weights) {
@@ -269,6 +278,49 @@ final class ModelBenchmark {
             }
             return new Gemm(m, n, k, weights, openBlas, ourRate, note);
         }
+    }
+
+    /**
+     * On the GPU: cuBLAS alone (F16 inputs, F32 accumulation) next to our matmul (F32 activations, the model's weight
+     * type) at the prefill's GEMM shapes, and a read of 4 GiB of device memory. GPU work is queued, so each timed run
+     * is a batch of launches ended by one synchronisation.
+     */
+    private BenchReport.Baselines gpuBaselines(TextConfig text, int m, DType weights) {
+        int rows = Math.max(m, 1);
+        List<Gemm> gemms = new ArrayList<>();
+        try (CudaBackend gpu = CudaBackend.open(); TensorArena arena = new TensorArena()) {
+            CudaBaselines alone = new CudaBaselines(gpu);
+            for (int[] shape : List.of(new int[] {text.hiddenSize(), text.hiddenSize()},
+                    new int[] {text.intermediateSize(), text.hiddenSize()})) {
+                int n = shape[0], k = shape[1];
+                progress.accept("baseline GEMM " + rows + " x " + n + " x " + k + " on the GPU");
+                double gflop = 2.0 * rows * n * k / 1e9;
+                Rate cublas = Rate.of(gflop * GPU_BATCH, BASELINE_TIMING.measure(
+                        batch(gpu, alone.cublasGemm(arena, rows, n, k))));
+                Tensor x = gpu.allocate(arena, DType.F32, rows, k);
+                gpu.copy(RandomTensor.allocate(arena, DType.F32, 1, rows, k), x);
+                Tensor w = RandomTensor.allocate(arena, weights, 2, n, k);
+                Tensor y = gpu.allocate(arena, DType.F32, rows, n);
+                Rate ours = Rate.of(gflop * GPU_BATCH, BASELINE_TIMING.measure(
+                        batch(gpu, () -> gpu.matmul(x, w, null, y))));
+                gemms.add(new Gemm(rows, n, k, weights, cublas, ours, null));
+            }
+            progress.accept("baseline device memory read");
+            long bytes = 4L << 30;
+            Rate read = Rate.of(bytes / 1e9 * GPU_BATCH, BASELINE_TIMING.measure(batch(gpu, alone.read(arena, bytes))));
+            return new BenchReport.Baselines("cuBLAS", "cuBLAS GemmEx F16 (" + gpu.cublasLibrary() + ") on "
+                    + gpu.deviceLabel(), gemms, "device memory read", read);
+        }
+    }
+
+    /** {@link #GPU_BATCH} launches of {@code op}, then a wait for them. */
+    private static Runnable batch(CudaBackend gpu, Runnable op) {
+        return () -> {
+            for (int i = 0; i < GPU_BATCH; i++) {
+                op.run();
+            }
+            gpu.synchronize();
+        };
     }
 
     /** VmHWM of /proc/self/status: the most memory this process has had resident, mapped weights included. */

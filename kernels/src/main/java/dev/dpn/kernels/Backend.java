@@ -41,6 +41,13 @@ public interface Backend extends AutoCloseable {
     }
 
     /**
+     * Waits until every operation queued so far has finished. Host backends finish each operation before returning;
+     * a device backend queues them, so timing a stage takes this call at its end.
+     */
+    default void synchronize() {
+    }
+
+    /**
      * {@code y[m,n] = Σk x[m,k]·w[n,k] (+ bias[n])}: x [M,K] F32, w [N,K] F32/F16/BF16, or Q8_0/Q4_0 with K a
      * multiple of their 32-weight blocks (every row then starts on a block); bias [N] F32 or null.
      */

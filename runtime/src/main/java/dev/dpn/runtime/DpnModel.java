@@ -151,6 +151,11 @@ public final class DpnModel implements AutoCloseable {
         }
     }
 
+    /** The backend the model runs on: "cpu" or "cuda" (what {@link Device#AUTO} chose). */
+    public String backendName() {
+        return backend.name();
+    }
+
     public Path folder() {
         return folder;
     }
@@ -235,13 +240,14 @@ public final class DpnModel implements AutoCloseable {
         int[] tokens = new int[maxTokens];
         int eos = tokenizer.specialIds().eos();
 
+        // Each step's time includes reading its logits: a device backend finishes its queued kernels there.
         long prefillStart = System.nanoTime();
         Tensor logits = session.prefill(ids, pixels);
+        backend.download(logits.rows(0, vocabulary), row);
         long prefillNanos = System.nanoTime() - prefillStart;
         long ttftNanos = 0, decodeNanos = 0;
         int count = 0, decodeSteps = 0;
         while (true) {
-            backend.download(logits.rows(0, vocabulary), row);
             int token = sampler.sample(row);
             if (count == 0) {
                 ttftNanos = System.nanoTime() - start;
@@ -256,6 +262,7 @@ public final class DpnModel implements AutoCloseable {
             }
             long stepStart = System.nanoTime();
             logits = session.decode(token);
+            backend.download(logits.rows(0, vocabulary), row);
             decodeNanos += System.nanoTime() - stepStart;
             decodeSteps++;
         }

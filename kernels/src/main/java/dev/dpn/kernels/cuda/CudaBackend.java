@@ -25,9 +25,10 @@ import java.util.Map;
  * Host tensors are accepted where {@link Backend} says: weights (uploaded and cached on first use), the pixels of
  * {@link #patchEmbed} and the source of {@link #copy} (uploaded on every call).
  *
- * <p>Matmul: one row (a decode step) or quantized weights run the {@code gemv} kernel on F32 activations;
- * more rows run {@code cublasGemmEx}, which takes one input type for both matrices, so F32 activations are rounded
- * to the weights' F16/BF16 first (as a half-precision torch model computes) and accumulate in F32.
+ * <p>Matmul: one row (a decode step) runs the {@code gemv} kernel on F32 activations; more rows run
+ * {@code cublasGemmEx}, which takes one input type for both matrices, so F32 activations are rounded to the weights'
+ * F16/BF16 first (as a half-precision torch model computes) and accumulate in F32. Q8_0/Q4_0 weights are widened to
+ * F16 for it, one matrix at a time.
  */
 public final class CudaBackend implements Backend {
     private static final int THREADS = 256;
@@ -49,6 +50,7 @@ public final class CudaBackend implements Backend {
     private final LaunchArgs args = new LaunchArgs(host);
     private final DeviceWeights weights;
     private final DeviceBuffer narrowed;
+    private final DeviceBuffer dequantized;
     private final DeviceBuffer staged;
     private final DeviceBuffer indices;
     private MemorySegment hostStaging = MemorySegment.NULL;
@@ -94,6 +96,7 @@ public final class CudaBackend implements Backend {
         }
         this.weights = new DeviceWeights(driver);
         this.narrowed = new DeviceBuffer(driver, stream);
+        this.dequantized = new DeviceBuffer(driver, stream);
         this.staged = new DeviceBuffer(driver, stream);
         this.indices = new DeviceBuffer(driver, stream);
     }
@@ -176,6 +179,12 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public void synchronize() {
+        enter();
+        driver.streamSynchronize(stream);
+    }
+
+    @Override
     public void matmul(Tensor x, Tensor w, Tensor bias, Tensor y) {
         int[] mnk = Contracts.matmul(x, w, bias, y);
         enter();
@@ -183,7 +192,7 @@ public final class CudaBackend implements Backend {
         long weight = weights.address(w);
         long out = device(y, "matmul y");
         long biasAddress = bias == null ? 0 : device(bias, "matmul bias");
-        if (m == 1 || w.dtype().isQuantized()) {
+        if (m == 1) {
             int warps = THREADS / 32;
             args.clear().pointer(device(x, "matmul x")).pointer(weight).i32(dtypeCode(w.dtype())).pointer(biasAddress)
                     .pointer(out).i32(m).i32(n).i32(k);
@@ -192,10 +201,17 @@ public final class CudaBackend implements Backend {
         }
         long input = device(x, "matmul x");
         int type = Cublas.CUDA_R_32F;
+        if (w.dtype().isQuantized()) {
+            // As llama.cpp does for batches: widen the blocks to F16 once per product and let cuBLAS multiply.
+            long wide = dequantized.reserve(2L * n * k);
+            args.clear().pointer(weight).i32(dtypeCode(w.dtype())).pointer(wide).i64((long) n * k);
+            launchElementwise(Kernel.TO_F16, (long) n * k);
+            weight = wide;
+        }
         if (w.dtype() != DType.F32) {
-            type = w.dtype() == DType.F16 ? Cublas.CUDA_R_16F : Cublas.CUDA_R_16BF;
+            type = w.dtype() == DType.BF16 ? Cublas.CUDA_R_16BF : Cublas.CUDA_R_16F;
             long narrow = narrowed.reserve(2L * m * k);
-            args.clear().pointer(input).pointer(narrow).i32(dtypeCode(w.dtype())).i64((long) m * k);
+            args.clear().pointer(input).pointer(narrow).i32(type == Cublas.CUDA_R_16BF ? 2 : 1).i64((long) m * k);
             launchElementwise(Kernel.F32_TO_NARROW, (long) m * k);
             input = narrow;
         }
@@ -376,12 +392,35 @@ public final class CudaBackend implements Backend {
         cublas.close();
         weights.release();
         narrowed.release();
+        dequantized.release();
         staged.release();
         indices.release();
         driver.moduleUnload(module);
         driver.streamDestroy(stream);
         driver.releasePrimaryContext(device);
         host.close();
+    }
+
+    /** cuBLAS alone: {@code y = x · wᵀ} with F16 x [m, k] and w [n, k], F32 y; see {@link CudaBaselines}. */
+    void cublasGemmF16(int m, int n, int k, Tensor x, Tensor w, Tensor y) {
+        enter();
+        cublas.gemm(m, n, k, device(w, "gemm w"), Cublas.CUDA_R_16F, device(x, "gemm x"), Cublas.CUDA_R_16F,
+                device(y, "gemm y"));
+    }
+
+    /** Rounds the F32 device tensor {@code x} to the F16 device tensor {@code out}. */
+    void toF16(Tensor x, Tensor out) {
+        enter();
+        args.clear().pointer(device(x, "toF16 x")).pointer(device(out, "toF16 out")).i32(dtypeCode(DType.F16))
+                .i64(x.size());
+        launchElementwise(Kernel.F32_TO_NARROW, x.size());
+    }
+
+    /** Reads all of the F32 device tensor {@code x} (size a multiple of 4) into one partial sum per block. */
+    void readSum(Tensor x, Tensor partials) {
+        enter();
+        args.clear().pointer(device(x, "readSum x")).i64(x.size() / 4).pointer(device(partials, "readSum partials"));
+        launch(Kernel.READ_SUM, Math.toIntExact(partials.size()), 1, THREADS, 0);
     }
 
     /** The code of {@code dtype} in {@code dpn_kernels.cu}. */

@@ -11,6 +11,7 @@ import java.util.Locale;
 enum Kernel {
     CONVERT_TO_F32("pipl"),
     F32_TO_NARROW("ppil"),
+    TO_F16("pipl"),
     EMBED("pippii"),
     RMS_NORM("ppfpi"),
     LAYER_NORM("pppfpi"),
@@ -25,7 +26,8 @@ enum Kernel {
     POOL2D("ipiiiiip"),
     DEPTHWISE_CONV2D("piipiiip"),
     PATCH_EMBED("ppipiiiiip"),
-    GEMV("ppippiii");
+    GEMV("ppippiii"),
+    READ_SUM("plp");
 
     private final String parameters;
 

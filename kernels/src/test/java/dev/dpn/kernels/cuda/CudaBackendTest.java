@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.dpn.kernels.Activation;
 import dev.dpn.kernels.PoolType;
 import dev.dpn.kernels.reference.ScalarBackend;
+import dev.dpn.tensors.BlockQuantizer;
 import dev.dpn.tensors.DType;
 import dev.dpn.tensors.Tensor;
 import dev.dpn.tensors.TensorArena;
@@ -68,6 +69,30 @@ class CudaBackendTest {
             // One row runs the F32 gemv kernel; more rows round x to the weights' type for cuBLAS.
             double tolerance = m == 1 || weightType == DType.F32 ? TOLERANCE : weightType == DType.F16 ? 2e-3 : 1e-2;
             assertClose(expected, y, tolerance, "matmul " + weightType + " M=" + m);
+        }
+    }
+
+    /**
+     * Each weight type at the decoder's width (K = 4096) and a narrow one: gemv for one row (16-byte loads of
+     * F16/BF16/F32 rows, one 34- or 18-byte block per lane for Q8_0/Q4_0), cuBLAS for more rows (quantized blocks
+     * widened to F16 first, exactly). Quantized weights are the same blocks in both engines, so one row differs only
+     * in summation order.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0"})
+    void gemvReadsEveryWeightTypeAtModelWidths(DType weightType) {
+        for (int k : new int[] {4096, 320}) {
+            for (int m : new int[] {1, 3, 37}) {
+                Tensor x = host(DType.F32, m, k);
+                Tensor w = weights(weightType, 67, k);
+                Tensor expected = arena.allocate(DType.F32, m, 67);
+                REFERENCE.matmul(x, w, null, expected);
+                Tensor y = cuda.allocate(arena, DType.F32, m, 67);
+                cuda.matmul(device(x), w, null, y);
+                double tolerance = m == 1 || weightType == DType.F32 ? TOLERANCE
+                        : weightType == DType.BF16 ? 1e-2 : 2e-3;
+                assertClose(expected, y, tolerance, "matmul " + weightType + " M=" + m + " K=" + k);
+            }
         }
     }
 
@@ -147,6 +172,38 @@ class CudaBackendTest {
         }
     }
 
+    @Test
+    void decodeAttentionOverALongCacheMatches() {
+        int heads = 32, headDim = 128, kvLength = 700;
+        Tensor q = host(DType.F32, 1, heads * headDim);
+        Tensor k = host(DType.F32, 800, heads * headDim), v = host(DType.F32, 800, heads * headDim);
+        Tensor expected = arena.allocate(DType.F32, 1, heads * headDim);
+        REFERENCE.attention(q, k, v, kvLength, heads, heads, true, 0.088f, expected);
+        Tensor out = cuda.allocate(arena, DType.F32, 1, heads * headDim);
+        cuda.attention(device(q), device(k), device(v), kvLength, heads, heads, true, 0.088f, out);
+        assertClose(expected, out, TOLERANCE, "decode attention");
+    }
+
+    @Test
+    void theBaselinesReadAndMultiplyWhatTheyAreGiven() {
+        Tensor x = host(DType.F32, 4096);
+        Tensor partials = cuda.allocate(arena, DType.F32, 8);
+        cuda.readSum(device(x), partials);
+        float[] sums = new float[8];
+        cuda.download(partials, sums);
+        double want = 0, got = 0;
+        for (long i = 0; i < x.size(); i++) {
+            want += x.getFloat(i);
+        }
+        for (float sum : sums) {
+            got += sum;
+        }
+        assertEquals(want, got, 1e-3, "read_sum over 4096 values");
+        cuda.synchronize();
+        new CudaBaselines(cuda).cublasGemm(arena, 64, 128, 256).run();
+        cuda.synchronize();
+    }
+
     @ParameterizedTest
     @EnumSource(PoolType.class)
     void poolingAndDepthwiseConvolutionMatch(PoolType type) {
@@ -186,6 +243,16 @@ class CudaBackendTest {
             t.setFloat(i, (float) (random.nextDouble() * 2 - 1));
         }
         return t;
+    }
+
+    /** Weights of {@code dtype}: uniform values, quantized by the GGML block quantizers for Q8_0/Q4_0. */
+    private Tensor weights(DType dtype, long rows, long cols) {
+        if (!dtype.isQuantized()) {
+            return host(dtype, rows, cols);
+        }
+        Tensor quantized = arena.allocate(dtype, rows, cols);
+        BlockQuantizer.quantize(host(DType.F32, rows, cols), quantized);
+        return quantized;
     }
 
     private Tensor device(Tensor host) {

@@ -107,6 +107,7 @@ public final class LlavaSession implements AutoCloseable {
         int[] routerTokens = routerTokens(ids, imageAt);
         long start = System.nanoTime();
         ImageFeatures image = pixels == null ? ImageFeatures.NONE : encode(pixels, observer);
+        backend.synchronize();
         long visionTowerNanos = pixels == null ? 0 : System.nanoTime() - start;
         Sequence sequence = embed(ids, imageAt, image, observer);
         long embedNanos = System.nanoTime() - start;
@@ -182,6 +183,7 @@ public final class LlavaSession implements AutoCloseable {
         // The decoder's scratch is free until the first layer: the projector's hidden layer borrows it.
         long projectorStart = System.nanoTime();
         model.projector().forward(backend, image.features(), buffers.q().rows(0, visual), sequence.span());
+        backend.synchronize();
         projectorNanos = System.nanoTime() - projectorStart;
         observer.visualTokens(sequence.span());
         model.decoder().embed(backend, Arrays.copyOfRange(ids, imageAt + 1, ids.length),
