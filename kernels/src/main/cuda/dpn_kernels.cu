@@ -159,13 +159,15 @@ extern "C" __global__ void add_bias(float *y, const float *bias, int n, i64 tota
 }
 
 // rotate_half RoPE in place, one thread per (token, head, i < headDim/2); the angle in double, as the reference.
-extern "C" __global__ void rope(float *x, const int *positions, int tokens, int width, int head_dim, float theta) {
+// Token t's position is positions[t], or first + t when positions is null (consecutive: nothing to upload).
+extern "C" __global__ void rope(float *x, const int *positions, int first, int tokens, int width, int head_dim,
+                                float theta) {
     int half = head_dim / 2, heads = width / head_dim;
     GRID_STRIDE(idx, (i64) tokens * heads * half) {
         int i = (int) (idx % half);
         i64 th = idx / half;
         int head = (int) (th % heads), t = (int) (th / heads);
-        double angle = positions[t] * pow((double) theta, -2.0 * i / head_dim);
+        double angle = (positions ? positions[t] : first + t) * pow((double) theta, -2.0 * i / head_dim);
         double s, c;
         sincos(angle, &s, &c);
         float *base = x + (i64) t * width + (i64) head * head_dim;
@@ -175,12 +177,15 @@ extern "C" __global__ void rope(float *x, const int *positions, int tokens, int 
     }
 }
 
-// One block per (query row, head): scores in dynamic shared memory [kv_length], then softmax, then the weighted
-// sum of values. Query row t sits at cache position kv_length - tokens + t (causal: it sees rows up to there).
-// A warp takes one key at a time, its lanes splitting head_dim, so that each key row is read contiguously.
+// One block per (query row, head). Query row t sits at cache position kv_length - tokens + t (causal: it sees
+// rows up to there). Dynamic shared memory holds the scores [kv_length], then one partial output per thread group
+// [groups][head_dim]. A warp takes one key at a time, its lanes splitting head_dim, so each key row is read
+// contiguously; for the values the block splits into groups of head_dim threads, each summing every groups-th
+// position, and the groups' partials are added at the end.
 extern "C" __global__ void attention(const float *q, const float *k, const float *v, int kv_length, int tokens,
                                      int heads, int kv_heads, int head_dim, int causal, float scale, float *out) {
-    extern __shared__ float scores[];
+    extern __shared__ float shared[];
+    float *scores = shared, *partials = shared + kv_length;
     int t = blockIdx.x, h = blockIdx.y;
     int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
     int visible = causal ? kv_length - tokens + t + 1 : kv_length;
@@ -195,21 +200,36 @@ extern "C" __global__ void attention(const float *q, const float *k, const float
         if (lane == 0) scores[s] = dot * scale;
     }
     __syncthreads();
-    float max = -INFINITY;
-    for (int s = threadIdx.x; s < visible; s += blockDim.x) max = fmaxf(max, scores[s]);
-    max = block_reduce(max, true);
+    float top = -INFINITY;
+    for (int s = threadIdx.x; s < visible; s += blockDim.x) top = fmaxf(top, scores[s]);
+    top = block_reduce(top, true);
     float sum = 0;
     for (int s = threadIdx.x; s < visible; s += blockDim.x) {
-        scores[s] = expf(scores[s] - max);
+        scores[s] = expf(scores[s] - top);
         sum += scores[s];
     }
     float inv = 1.0f / block_reduce(sum, false);
-    float *o = out + (i64) t * q_width + (i64) h * head_dim;
+    int groups = max(1, (int) blockDim.x / head_dim), group = threadIdx.x / head_dim, i = threadIdx.x % head_dim;
     const float *values = v + (i64) kv_head * head_dim;
-    for (int i = threadIdx.x; i < head_dim; i += blockDim.x) {
+    float *o = out + (i64) t * q_width + (i64) h * head_dim;
+    if (groups == 1) {
+        for (int c = threadIdx.x; c < head_dim; c += blockDim.x) {
+            float acc = 0;
+            for (int s = 0; s < visible; s++) acc += scores[s] * values[(i64) s * kv_width + c];
+            o[c] = acc * inv;
+        }
+        return;
+    }
+    if (group < groups) {
         float acc = 0;
-        for (int s = 0; s < visible; s++) acc += scores[s] * values[(i64) s * kv_width + i];
-        o[i] = acc * inv;
+        for (int s = group; s < visible; s += groups) acc += scores[s] * values[(i64) s * kv_width + i];
+        partials[group * head_dim + i] = acc;
+    }
+    __syncthreads();
+    for (int c = threadIdx.x; c < head_dim; c += blockDim.x) {
+        float acc = 0;
+        for (int g = 0; g < groups; g++) acc += partials[g * head_dim + c];
+        o[c] = acc * inv;
     }
 }
 

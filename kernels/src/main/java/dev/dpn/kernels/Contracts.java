@@ -101,8 +101,13 @@ public final class Contracts {
         require(k.dim(-1) == kvHeads * headDim, "attention: k %s is not [*, %d·%d]", k, kvHeads, headDim);
         require(kvLength >= q.rowCount() && kvLength <= k.rowCount(),
                 "attention: kvLength %d must lie in [T=%d, capacity=%d]", kvLength, q.rowCount(), k.rowCount());
-        require(q.size() == 0 || q.data().address() != out.data().address(),
+        require(q.size() == 0 || q.isHost() != out.isHost() || start(q) != start(out),
                 "attention: out must not alias q");
+    }
+
+    /** Where a tensor's first element lives, host or device: aliasing is checked on the same side only. */
+    private static long start(Tensor t) {
+        return t.isHost() ? t.data().address() : t.deviceMemory().address();
     }
 
     public static void pool2d(Tensor x, int h, int w, int kh, int kw, Tensor out) {

@@ -32,7 +32,7 @@ import java.util.Map;
  */
 public final class CudaBackend implements Backend {
     private static final int THREADS = 256;
-    /** Threads per attention block: one (query row, head) pair. */
+    /** Threads per attention block in a prefill: one (query row, head) pair. */
     private static final int ATTENTION_THREADS = 128;
     private static final int DEFAULT_SHARED_BYTES = 48 * 1024;
     private static final int MAX_GRID = 65535;
@@ -323,8 +323,13 @@ public final class CudaBackend implements Backend {
         Contracts.rope(x, positions, headDim);
         enter();
         int width = x.intDim(-1);
-        args.clear().pointer(device(x, "rope x")).pointer(upload(positions)).i32(positions.length).i32(width)
-                .i32(headDim).f32(theta);
+        boolean consecutive = true;
+        for (int t = 1; t < positions.length && consecutive; t++) {
+            consecutive = positions[t] == positions[0] + t;
+        }
+        // Consecutive positions (every prefill and decode step) travel as the first one alone: no upload.
+        args.clear().pointer(consecutive ? 0 : upload(positions)).i32(positions.length == 0 ? 0 : positions[0])
+                .i32(positions.length).i32(width).i32(headDim).f32(theta);
         launchElementwise(Kernel.ROPE, (long) positions.length * (width / 2));
     }
 
@@ -337,7 +342,10 @@ public final class CudaBackend implements Backend {
         }
         enter();
         int tokens = Math.toIntExact(q.rowCount());
-        int shared = Math.multiplyExact(kvLength, Float.BYTES);
+        int headDim = q.intDim(-1) / heads;
+        // Few (row, head) pairs, as in decode, get 1024 threads each so that the GPU fills; a prefill has thousands.
+        int threads = (long) tokens * heads < 1024 ? 1024 : ATTENTION_THREADS;
+        int shared = Math.multiplyExact(kvLength + Math.max(1, threads / headDim) * headDim, Float.BYTES);
         if (shared > attentionSharedLimit) {
             // Past 48 KiB a kernel must opt in to more shared memory; the driver refuses what the GPU lacks.
             driver.funcSetAttribute(functions.get(Kernel.ATTENTION),
@@ -346,8 +354,8 @@ public final class CudaBackend implements Backend {
         }
         args.clear().pointer(device(q, "attention q")).pointer(device(k, "attention k"))
                 .pointer(device(v, "attention v")).i32(kvLength).i32(tokens).i32(heads).i32(kvHeads)
-                .i32(q.intDim(-1) / heads).i32(causal ? 1 : 0).f32(scale).pointer(device(out, "attention out"));
-        launch(Kernel.ATTENTION, tokens, heads, ATTENTION_THREADS, shared);
+                .i32(headDim).i32(causal ? 1 : 0).f32(scale).pointer(device(out, "attention out"));
+        launch(Kernel.ATTENTION, tokens, heads, threads, shared);
     }
 
     @Override

@@ -21,7 +21,7 @@ enum Kernel {
     ADD("pppl"),
     SCALE("pfpl"),
     ADD_BIAS("ppil"),
-    ROPE("ppiiif"),
+    ROPE("ppiiiif"),
     ATTENTION("pppiiiiiifp"),
     POOL2D("ipiiiiip"),
     DEPTHWISE_CONV2D("piipiiip"),

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Every CUDA operation against the scalar reference, on shapes that cross block and warp boundaries. Runs only
@@ -160,6 +161,12 @@ class CudaBackendTest {
         REFERENCE.rope(q, positions, headDim, 10000f);
         cuda.rope(deviceQ, positions, headDim, 10000f);
         assertClose(q, deviceQ, TOLERANCE, "rope");
+        // Positions out of order are uploaded; consecutive ones above travel as the first alone.
+        Tensor scattered = host(DType.F32, tokens, heads * headDim), deviceScattered = device(scattered);
+        int[] shuffled = {7, 0, 300, 2, 2};
+        REFERENCE.rope(scattered, shuffled, headDim, 10000f);
+        cuda.rope(deviceScattered, shuffled, headDim, 10000f);
+        assertClose(scattered, deviceScattered, TOLERANCE, "rope at scattered positions");
 
         Tensor k = host(DType.F32, 320, kvHeads * headDim), v = host(DType.F32, 320, kvHeads * headDim);
         Tensor deviceK = device(k), deviceV = device(v);
@@ -170,6 +177,20 @@ class CudaBackendTest {
             cuda.attention(deviceQ, deviceK, deviceV, kvLength, heads, kvHeads, causal, 0.125f, out);
             assertClose(expected, out, TOLERANCE, "attention causal=" + causal);
         }
+    }
+
+    /** Prefill-sized: 128 threads per (row, head); head size 64 splits them in two groups over the values, 128 not. */
+    @ParameterizedTest
+    @ValueSource(ints = {64, 128})
+    void prefillAttentionMatchesAtTheModelsHeadSizes(int headDim) {
+        int heads = 4, tokens = 300;
+        Tensor q = host(DType.F32, tokens, heads * headDim);
+        Tensor k = host(DType.F32, tokens, heads * headDim), v = host(DType.F32, tokens, heads * headDim);
+        Tensor expected = arena.allocate(DType.F32, tokens, heads * headDim);
+        REFERENCE.attention(q, k, v, tokens, heads, heads, true, 0.1f, expected);
+        Tensor out = cuda.allocate(arena, DType.F32, tokens, heads * headDim);
+        cuda.attention(device(q), device(k), device(v), tokens, heads, heads, true, 0.1f, out);
+        assertClose(expected, out, TOLERANCE, "prefill attention, head size " + headDim);
     }
 
     @Test
