@@ -44,17 +44,15 @@ class CudaParityTest {
     private static final double TOLERANCE = 0.02;
     private static final int STEPS = 8;
 
-    private static CudaBackend cuda;
     private static CpuBackend cpu;
 
     @BeforeAll
     static void open() {
-        try {
-            cuda = CudaBackend.open();
+        try (CudaBackend cuda = CudaBackend.open()) {
+            System.out.println("CUDA parity on " + cuda.deviceLabel() + ", cuBLAS " + cuda.cublasLibrary());
         } catch (CudaUnavailableException e) {
             assumeTrue(false, e.getMessage());
         }
-        System.out.println("CUDA parity on " + cuda.deviceLabel() + ", cuBLAS " + cuda.cublasLibrary());
         cpu = new CpuBackend(Runtime.getRuntime().availableProcessors());
     }
 
@@ -62,9 +60,6 @@ class CudaParityTest {
     static void close() {
         if (cpu != null) {
             cpu.close();
-        }
-        if (cuda != null) {
-            cuda.close();
         }
     }
 
@@ -88,8 +83,9 @@ class CudaParityTest {
 
     private static void compare(Path folder, Path image, String question, boolean unpooled) throws IOException {
         Tokenizer tokenizer = Tokenizer.of(TokenizerFiles.read(folder));
-        try (LlavaModel onGpu = LlavaModel.load(folder, cuda); LlavaModel onCpu = LlavaModel.load(folder, cpu);
-                TensorArena arena = new TensorArena()) {
+        // A backend per model: it keeps the weights it uploaded, by host address, for as long as it lives.
+        try (CudaBackend cuda = CudaBackend.open(); LlavaModel onGpu = LlavaModel.load(folder, cuda);
+                LlavaModel onCpu = LlavaModel.load(folder, cpu); TensorArena arena = new TensorArena()) {
             int[] ids = tokenizer.encode(ChatTemplate.SHORT.prompt(question, true), true);
             // Both on F32 caches: the comparison is of the kernels, not of the CPU's F16 cache rounding.
             SessionOptions options = SessionOptions.defaults().withMaxNewTokens(STEPS)
