@@ -328,7 +328,8 @@ public final class CudaBackend implements Backend {
             consecutive = positions[t] == positions[0] + t;
         }
         // Consecutive positions (every prefill and decode step) travel as the first one alone: no upload.
-        args.clear().pointer(consecutive ? 0 : upload(positions)).i32(positions.length == 0 ? 0 : positions[0])
+        long uploaded = consecutive ? 0 : upload(positions);
+        args.clear().pointer(device(x, "rope x")).pointer(uploaded).i32(positions.length == 0 ? 0 : positions[0])
                 .i32(positions.length).i32(width).i32(headDim).f32(theta);
         launchElementwise(Kernel.ROPE, (long) positions.length * (width / 2));
     }
