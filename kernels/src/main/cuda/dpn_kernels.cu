@@ -79,9 +79,28 @@ extern "C" __global__ void f32_to_narrow(const float *x, void *out, int dtype, i
     }
 }
 
-// Quantized weights widened to F16 for a cuBLAS prefill GEMM.
-extern "C" __global__ void to_f16(const void *src, int dtype, __half *out, i64 n) {
-    GRID_STRIDE(i, n) out[i] = __float2half_rn(load(src, dtype, i));
+// Q8_0/Q4_0 weights widened to F16 for a cuBLAS prefill GEMM: one thread per 4 weights of a 32-weight block (the
+// same 4 as in quantized_row_dot), so that neighbouring threads read neighbouring 16-bit words.
+extern "C" __global__ void dequantize_f16(const unsigned char *src, int dtype, __half *out, i64 blocks) {
+    int bytes = dtype == Q8_0 ? 34 : 18;
+    GRID_STRIDE(idx, blocks * 8) {
+        i64 b = idx / 8;
+        int part = (int) (idx % 8);
+        const unsigned short *words = (const unsigned short *) (src + b * bytes);
+        float d = __half2float(__ushort_as_half(words[0]));
+        __half2 *o = (__half2 *) (out + b * 32);
+        if (dtype == Q8_0) {
+            unsigned short lo = words[1 + 2 * part], hi = words[2 + 2 * part];
+            o[2 * part] = __floats2half2_rn(d * (float) (signed char) (lo & 0xFF), d * (float) (signed char) (lo >> 8));
+            o[2 * part + 1] = __floats2half2_rn(d * (float) (signed char) (hi & 0xFF),
+                                                d * (float) (signed char) (hi >> 8));
+        } else {
+            unsigned short pair = words[1 + part];
+            int b0 = pair & 0xFF, b1 = pair >> 8;
+            o[part] = __floats2half2_rn(d * (float) ((b0 & 0x0F) - 8), d * (float) ((b1 & 0x0F) - 8));
+            o[8 + part] = __floats2half2_rn(d * (float) ((b0 >> 4) - 8), d * (float) ((b1 >> 4) - 8));
+        }
+    }
 }
 
 extern "C" __global__ void embed(const void *table, int dtype, const int *ids, float *out, int d, int count) {
@@ -285,42 +304,43 @@ extern "C" __global__ void patch_embed(const float *pixels, const void *weight, 
     }
 }
 
-// Dot product of one weight row with x over k, by the 32 lanes of a warp; the full sum is in every lane.
-// F16/BF16 rows are read 8 values (16 bytes) per lane and step when k and the row allow it, F32 rows 4; quantized
-// rows one 32-weight block per lane and step, in 16-bit words (a block is 34 or 18 bytes: 2-byte aligned only).
-__device__ float row_dot(const float *x, const void *w, int dtype, i64 row, int k, int lane) {
+// Dot product of one Q8_0/Q4_0 weight row with x over k, by the 32 lanes of a warp; the sum is in every lane.
+// Eight lanes share a 32-weight block, 4 weights each, so a warp reads 4 consecutive blocks (136 or 72 bytes) per
+// step, coalesced, in 16-bit words (a block is 34 or 18 bytes: 2-byte aligned only). Q8_0 lane p takes quantized
+// bytes 4p..4p+3; Q4_0 lane p bytes 2p and 2p+1, whose low nibbles are weights 2p, 2p+1 and high ones 16+2p, 17+2p.
+__device__ float quantized_row_dot(const float *x, const unsigned char *row, int dtype, int k, int lane) {
+    int bytes = dtype == Q8_0 ? 34 : 18, part = lane % 8;
     float sum = 0;
-    if (dtype == Q8_0 || dtype == Q4_0) {
-        int bytes = dtype == Q8_0 ? 34 : 18;
-        const unsigned char *blocks = (const unsigned char *) w + row * (k / 32) * bytes;
-        for (int b = lane; b < k / 32; b += 32) {
-            const unsigned short *words = (const unsigned short *) (blocks + (i64) b * bytes);
-            const float4 *xb = (const float4 *) (x + b * 32);
-            float d = __half2float(__ushort_as_half(words[0])), partial = 0;
-            if (dtype == Q8_0) {
-#pragma unroll
-                for (int j = 0; j < 8; j++) {
-                    unsigned short lo = words[1 + 2 * j], hi = words[2 + 2 * j];
-                    float4 xv = xb[j];
-                    partial += xv.x * (float) (signed char) (lo & 0xFF) + xv.y * (float) (signed char) (lo >> 8)
-                            + xv.z * (float) (signed char) (hi & 0xFF) + xv.w * (float) (signed char) (hi >> 8);
-                }
-            } else {
-#pragma unroll
-                for (int j = 0; j < 8; j++) {
-                    // Byte i holds weight i (low nibble) and weight i + 16 (high nibble).
-                    unsigned short pair = words[1 + j];
-                    int b0 = pair & 0xFF, b1 = pair >> 8;
-                    partial += x[b * 32 + 2 * j] * (float) ((b0 & 0x0F) - 8)
-                            + x[b * 32 + 2 * j + 1] * (float) ((b1 & 0x0F) - 8)
-                            + x[b * 32 + 16 + 2 * j] * (float) ((b0 >> 4) - 8)
-                            + x[b * 32 + 17 + 2 * j] * (float) ((b1 >> 4) - 8);
-                }
-            }
-            sum += d * partial;
+#pragma unroll 4
+    for (int b = lane / 8; b < k / 32; b += 4) {
+        const unsigned short *words = (const unsigned short *) (row + (i64) b * bytes);
+        const float *xb = x + b * 32;
+        float d = __half2float(__ushort_as_half(words[0])), partial;
+        if (dtype == Q8_0) {
+            unsigned short lo = words[1 + 2 * part], hi = words[2 + 2 * part];
+            float4 xv = *(const float4 *) (xb + 4 * part);
+            partial = xv.x * (float) (signed char) (lo & 0xFF) + xv.y * (float) (signed char) (lo >> 8)
+                    + xv.z * (float) (signed char) (hi & 0xFF) + xv.w * (float) (signed char) (hi >> 8);
+        } else {
+            unsigned short pair = words[1 + part];
+            int b0 = pair & 0xFF, b1 = pair >> 8;
+            float2 low = *(const float2 *) (xb + 2 * part), high = *(const float2 *) (xb + 16 + 2 * part);
+            partial = low.x * (float) ((b0 & 0x0F) - 8) + low.y * (float) ((b1 & 0x0F) - 8)
+                    + high.x * (float) ((b0 >> 4) - 8) + high.y * (float) ((b1 >> 4) - 8);
         }
-        return warp_sum(sum);
+        sum += d * partial;
     }
+    return warp_sum(sum);
+}
+
+// Dot product of one weight row with x over k, by the 32 lanes of a warp; the full sum is in every lane.
+// F16/BF16 rows are read 8 values (16 bytes) per lane and step when k and the row allow it, F32 rows 4.
+__device__ float row_dot(const float *x, const void *w, int dtype, i64 row, int k, int lane) {
+    if (dtype == Q8_0 || dtype == Q4_0) {
+        return quantized_row_dot(x, (const unsigned char *) w + row * (k / 32) * (dtype == Q8_0 ? 34 : 18), dtype, k,
+                                 lane);
+    }
+    float sum = 0;
     const char *base = (const char *) w + row * k * (dtype == F32 ? 4 : dtype == F64 ? 8 : 2);
     bool aligned = ((unsigned long long) base & 15) == 0 && ((unsigned long long) x & 15) == 0;
     if ((dtype == F16 || dtype == BF16) && aligned && k % 8 == 0) {

@@ -204,8 +204,9 @@ public final class CudaBackend implements Backend {
         if (w.dtype().isQuantized()) {
             // As llama.cpp does for batches: widen the blocks to F16 once per product and let cuBLAS multiply.
             long wide = dequantized.reserve(2L * n * k);
-            args.clear().pointer(weight).i32(dtypeCode(w.dtype())).pointer(wide).i64((long) n * k);
-            launchElementwise(Kernel.TO_F16, (long) n * k);
+            long blocks = (long) n * k / 32;
+            args.clear().pointer(weight).i32(dtypeCode(w.dtype())).pointer(wide).i64(blocks);
+            launchElementwise(Kernel.DEQUANTIZE_F16, blocks * 8);
             weight = wide;
         }
         if (w.dtype() != DType.F32) {

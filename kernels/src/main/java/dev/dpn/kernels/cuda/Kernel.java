@@ -11,7 +11,7 @@ import java.util.Locale;
 enum Kernel {
     CONVERT_TO_F32("pipl"),
     F32_TO_NARROW("ppil"),
-    TO_F16("pipl"),
+    DEQUANTIZE_F16("pipl"),
     EMBED("pippii"),
     RMS_NORM("ppfpi"),
     LAYER_NORM("pppfpi"),
