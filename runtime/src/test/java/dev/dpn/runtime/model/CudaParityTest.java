@@ -1,5 +1,6 @@
 package dev.dpn.runtime.model;
 
+import static dev.dpn.runtime.model.GoldenFacts.argmax;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -178,15 +179,5 @@ class CudaParityTest {
         for (int i = 0; i < want.length; i++) {
             assertEquals(want[i], got[i], TOLERANCE * scale, what + " [" + i + "]");
         }
-    }
-
-    private static int argmax(float[] values) {
-        int best = 0;
-        for (int i = 1; i < values.length; i++) {
-            if (values[i] > values[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 }

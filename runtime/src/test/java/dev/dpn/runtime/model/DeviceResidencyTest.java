@@ -1,5 +1,6 @@
 package dev.dpn.runtime.model;
 
+import static dev.dpn.runtime.model.GoldenFacts.argmax;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 import dev.dpn.kernels.Backend;
@@ -66,15 +67,5 @@ class DeviceResidencyTest {
             }
         }
         return logits;
-    }
-
-    private static int argmax(float[] values) {
-        int best = 0;
-        for (int i = 1; i < values.length; i++) {
-            if (values[i] > values[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 }
