@@ -43,7 +43,7 @@ import org.apache.commons.math3.stat.descriptive.DescriptiveStatistics;
 /**
  * The measurements behind {@code dpn bench}, in the order that keeps them apart: the model's requests first (so that
  * peak RSS is the model's own), then, with the model closed, the baselines — OpenBLAS sgemm at the prefill's GEMM
- * shapes next to our matmul, and the memory read loop.
+ * shapes next to our matmul, and the memory read loop; on a GPU, cuBLAS alone and a read of device memory.
  */
 final class ModelBenchmark {
     /** About 40 tokens, as a user's question about a picture. */
@@ -240,7 +240,7 @@ final class ModelBenchmark {
             blasConfig = blas.config();
         } catch (IllegalStateException e) {
             blas = null;
-            blasConfig = "unavailable: " + e.getMessage();
+            blasConfig = "OpenBLAS unavailable: " + e.getMessage();
         }
         int rows = Math.max(m, 1);
         try (CpuBackend ours = new CpuBackend(threads)) {
@@ -255,7 +255,7 @@ final class ModelBenchmark {
         try (ReadBandwidth loop = new ReadBandwidth(threads)) {
             bandwidth = Rate.of(ReadBandwidth.BYTES / 1e9, BASELINE_TIMING.measure(loop::sum));
         }
-        return new BenchReport.Baselines("OpenBLAS", "OpenBLAS " + blasConfig, gemms, "memory read loop", bandwidth);
+        return new BenchReport.Baselines("OpenBLAS", blasConfig, gemms, "memory read loop", bandwidth);
     }
 
     private static Gemm gemm(OpenBlas blas, CpuBackend ours, int m, int n, int k, DType weights) {
