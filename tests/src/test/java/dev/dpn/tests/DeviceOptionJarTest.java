@@ -10,7 +10,10 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.SymbolLookup;
 import org.junit.jupiter.api.Test;
 
-/** {@code --device}: cuda without a GPU is one line and exit 1, auto falls back to the CPU silently. */
+/**
+ * {@code --device}: cuda without a GPU is one line and exit 1 (for questions and for {@code dpn bench}), auto falls
+ * back to the CPU silently.
+ */
 class DeviceOptionJarTest {
     private static final String[] QUESTION = {"--image", "../world/eval/0009.png", "--prompt",
             "What color is the background?", "--max-tokens", "3"};
@@ -23,6 +26,19 @@ class DeviceOptionJarTest {
         assertEquals(0, auto.exitCode(), auto.err());
         assertEquals("green", auto.out().lines().findFirst().orElse(""), auto.out());
         assertEquals("", auto.err(), "auto says nothing when it falls back");
+    }
+
+    @Test
+    void benchOnCudaWithoutADriverFailsInOneLine() throws Exception {
+        assumeFalse(driverPresent(), "this machine has libcuda.so.1");
+        // The progress line "bench: opening ..." comes first on stderr; the failure is the last line.
+        DpnJar.Result r = run("bench", "--model", "../models/tiny-dpn-llava", "--device", "cuda");
+        assertEquals(1, r.exitCode(), r.err());
+        assertEquals("dpn: no CUDA driver found (libcuda.so.1)", r.err().strip().lines().reduce((a, b) -> b)
+                .orElse(""), r.err());
+        assertEquals("", r.out());
+        DpnJar.Result usage = run("bench", "--model", "../models/tiny-dpn-llava", "--device", "tpu");
+        assertEquals(2, usage.exitCode(), usage.err());
     }
 
     @Test
