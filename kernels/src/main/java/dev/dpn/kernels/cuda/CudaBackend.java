@@ -19,7 +19,8 @@ import java.util.Map;
 /**
  * The CUDA backend: activations and KV caches in device memory, weights uploaded once ({@link DeviceWeights}),
  * prefill matmuls by cuBLAS, everything else by the PTX kernels of {@code src/main/cuda/dpn_kernels.cu}, all queued
- * on one stream. The host waits only in {@link #download}.
+ * on one stream. The host waits in {@link #download} and {@link #synchronize}, and before device memory is freed
+ * (a scratch buffer that grows, a closed arena).
  *
  * <p>Tensors from {@link #allocate} are {@link Tensor#onDevice device tensors}: host code cannot dereference them.
  * Host tensors are accepted where {@link Backend} says: weights (uploaded and cached on first use), the pixels of
