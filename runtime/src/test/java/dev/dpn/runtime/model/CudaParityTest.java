@@ -35,14 +35,16 @@ import org.junit.jupiter.params.provider.CsvSource;
  * system property {@value #LARGE_MODEL} names its folder. Skipped where there is no GPU, with the reason.
  *
  * <p>Tolerance: cuBLAS prefill matmuls round activations to F16 (2⁻¹¹ relative) before each of the ~40 matmuls
- * between the image and the logits (~230 at 7B), and F32 sums run in another order; 2% of a stage's largest
- * magnitude bounds that, while a wrong kernel moves values by O(1) of it. Router probabilities: 1e-3 absolute.
+ * between the image and the logits (~230 at 7B), and F32 sums run in another order. Measured on an H200 (largest
+ * difference over a stage's largest magnitude): at most 1.8e-4 on the tiny model, 7.8e-4 at 7B (the last layer; it
+ * grows with depth); 5e-3 leaves six times that, while a wrong kernel moves values by O(1). Router probabilities:
+ * 1e-3 absolute (measured: 3e-4 at 7B).
  */
 class CudaParityTest {
     private static final Path MODEL = Path.of("../models/tiny-dpn-llava");
     /** The system property naming a 7B-shaped model folder to compare as well. */
     static final String LARGE_MODEL = "dpn.cuda.parity.model";
-    private static final double TOLERANCE = 0.02;
+    private static final double TOLERANCE = 5e-3;
     private static final int STEPS = 8;
 
     private static CpuBackend cpu;
