@@ -15,8 +15,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import org.apache.commons.math3.stat.interval.ConfidenceInterval;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -60,8 +58,8 @@ final class EvalCommand implements Callable<Integer> {
             List<EvalResult> results = new ArrayList<>();
             for (String setup : setups) {
                 GenerateOptions options = setup.equals("model") ? base : base.withPooling(PoolingSpec.parse(setup));
-                try (ProgressBar bar = new ProgressBarBuilder().setTaskName(setup).setInitialMax(examples.size())
-                        .setStyle(ProgressBarStyle.ASCII).continuousUpdate().build()) {
+                try (ProgressBar bar = Progress.bar(setup).setInitialMax(examples.size())
+                        .continuousUpdate().build()) {
                     results.add(Evaluation.run(dpn, examples, options, maxTokens, bar::stepTo));
                 }
             }

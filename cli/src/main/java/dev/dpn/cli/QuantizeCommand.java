@@ -10,8 +10,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Option;
@@ -50,7 +48,7 @@ final class QuantizeCommand implements Callable<Integer> {
         try (SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(model)) {
             total = checkpoint.names().stream().mapToLong(name -> checkpoint.info(name).byteSize()).sum();
         }
-        try (ProgressBar bar = new ProgressBarBuilder().setTaskName("quantize").setStyle(ProgressBarStyle.ASCII)
+        try (ProgressBar bar = Progress.bar("quantize")
                 .setInitialMax(total).setUnit(" MB", 1_000_000).showSpeed().build()) {
             summary = CheckpointQuantizer.quantize(model, out, type, bar::stepBy);
         }

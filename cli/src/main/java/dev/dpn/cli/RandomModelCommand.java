@@ -16,8 +16,6 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Model.CommandSpec;
@@ -86,7 +84,7 @@ final class RandomModelCommand implements Callable<Integer> {
         }
         long start = System.nanoTime();
         List<Path> files;
-        try (ProgressBar bar = new ProgressBarBuilder().setTaskName("weights").setStyle(ProgressBarStyle.ASCII)
+        try (ProgressBar bar = Progress.bar("weights")
                 .setInitialMax(checkpoint.byteSize()).setUnit(" MB", 1_000_000).showSpeed().build()) {
             files = checkpoint.writeWeights(out, seed, shardBytes, bar::stepBy);
         }

@@ -3,10 +3,12 @@ package dev.dpn.tests;
 import static dev.dpn.tests.DpnJar.assertOneLine;
 import static dev.dpn.tests.DpnJar.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,6 +29,12 @@ class QuantizeJarTest {
         assertTrue(written.out().startsWith("wrote " + model + ": 82 tensors as Q4_0, 79 kept as stored, "),
                 written.out());
         assertTrue(Files.isRegularFile(model.resolve("tokenizer.json")));
+        // Not a terminal here: the progress bar writes a line per refresh, none twice (it rendered the end twice).
+        List<String> progress = written.err().lines().filter(l -> l.startsWith("quantize")).toList();
+        assertTrue(progress.getLast().contains("100%"), written.err());
+        for (int i = 1; i < progress.size(); i++) {
+            assertNotEquals(progress.get(i - 1), progress.get(i), written.err());
+        }
 
         DpnJar.Result answer = run("--model", model.toString(), "--image", "../world/eval/0009.png", "--prompt",
                 "What color is the background?");
