@@ -201,7 +201,8 @@ public final class CudaBackend implements Backend {
             return;
         }
         long input = device(x, "matmul x");
-        int type = Cublas.CUDA_R_32F;
+        // The type both GEMM inputs are given in: the weights', F16 for quantized ones.
+        DType gemmType = w.dtype().isQuantized() ? DType.F16 : w.dtype();
         if (w.dtype().isQuantized()) {
             // As llama.cpp does for batches: widen the blocks to F16 once per product and let cuBLAS multiply.
             long wide = dequantized.reserve(2L * n * k);
@@ -210,13 +211,16 @@ public final class CudaBackend implements Backend {
             launchElementwise(Kernel.DEQUANTIZE_F16, blocks * 8);
             weight = wide;
         }
-        if (w.dtype() != DType.F32) {
-            type = w.dtype() == DType.BF16 ? Cublas.CUDA_R_16BF : Cublas.CUDA_R_16F;
+        if (gemmType != DType.F32) {
             long narrow = narrowed.reserve(2L * m * k);
-            args.clear().pointer(input).pointer(narrow).i32(type == Cublas.CUDA_R_16BF ? 2 : 1).i64((long) m * k);
-            launchElementwise(Kernel.F32_TO_NARROW, (long) m * k);
+            narrow(input, narrow, gemmType, (long) m * k);
             input = narrow;
         }
+        int type = switch (gemmType) {
+            case F32 -> Cublas.CUDA_R_32F;
+            case BF16 -> Cublas.CUDA_R_16BF;
+            default -> Cublas.CUDA_R_16F;
+        };
         cublas.gemm(m, n, k, weight, type, input, type, out);
         if (bias != null) {
             args.clear().pointer(out).pointer(biasAddress).i32(n).i64((long) m * n);
@@ -422,9 +426,13 @@ public final class CudaBackend implements Backend {
     /** Rounds the F32 device tensor {@code x} to the F16 device tensor {@code out}. */
     void toF16(Tensor x, Tensor out) {
         enter();
-        args.clear().pointer(device(x, "toF16 x")).pointer(device(out, "toF16 out")).i32(dtypeCode(DType.F16))
-                .i64(x.size());
-        launchElementwise(Kernel.F32_TO_NARROW, x.size());
+        narrow(device(x, "toF16 x"), device(out, "toF16 out"), DType.F16, x.size());
+    }
+
+    /** Rounds {@code count} F32 values at {@code from} to F16 or BF16 at {@code to}. */
+    private void narrow(long from, long to, DType type, long count) {
+        args.clear().pointer(from).pointer(to).i32(dtypeCode(type)).i64(count);
+        launchElementwise(Kernel.F32_TO_NARROW, count);
     }
 
     /** Reads all of the F32 device tensor {@code x} (size a multiple of 4) into one partial sum per block. */
