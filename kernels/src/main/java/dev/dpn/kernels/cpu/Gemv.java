@@ -16,6 +16,7 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -42,6 +43,16 @@ final class Gemv {
      */
     private static final VectorSpecies<Byte> HALF_BLOCK_BYTES = ByteVector.SPECIES_128;
     private static final VectorSpecies<Short> HALF_BLOCK_SHORTS = ShortVector.SPECIES_256;
+    /**
+     * Q4_0 takes two blocks per step where vectors have 16 float lanes: their 32 nibble pairs widen to one 512-bit
+     * vector of shorts (the second block's bytes sit 18 further on, so two overlapping loads are blended), and x's
+     * values in {@link BlockQuantizedX#paired} order meet them.
+     */
+    private static final boolean Q4_0_PAIRS = F.length() == 16;
+    private static final VectorSpecies<Byte> PAIR_BYTES = ByteVector.SPECIES_256;
+    private static final VectorSpecies<Short> PAIR_SHORTS = ShortVector.SPECIES_512;
+    private static final VectorMask<Byte> SECOND_BLOCK_BYTES = VectorMask.fromLong(PAIR_BYTES, 0xFFFF_0000L);
+    private static final VectorMask<Float> SECOND_BLOCK_SUMS = VectorMask.fromLong(FloatVector.SPECIES_512, 0xFF00L);
     private static final ThreadLocal<float[]> ROW = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<BlockQuantizedX> QUANTIZED_X = ThreadLocal.withInitial(BlockQuantizedX::new);
 
@@ -79,7 +90,11 @@ final class Gemv {
                               MemorySegment y, int n, int k) {
         long balanced = ((long) n + MIN_CHUNKS_PER_THREAD * parallel.threads() - 1)
                 / (MIN_CHUNKS_PER_THREAD * parallel.threads());
-        int rowsPerChunk = (int) Math.max(1, Math.min(CHUNK_BYTES / type.byteSize(k), balanced));
+        int maxRows = (int) Math.max(1, Math.min(CHUNK_BYTES / type.byteSize(k), balanced));
+        // A whole number of chunks per thread: 9 chunks of a 7B Q4_0 4096x4096 matrix left one thread reading the
+        // last alone, 10 read 38 instead of 34 GB/s on 2 threads.
+        int chunks = Math.ceilDiv(Math.ceilDiv(n, maxRows), parallel.threads()) * parallel.threads();
+        int rowsPerChunk = Math.ceilDiv(n, chunks);
         BlockQuantizedX xq = type.isQuantized() ? QUANTIZED_X.get().quantize(x, k) : null;
         parallel.run((n + rowsPerChunk - 1) / rowsPerChunk, chunk -> {
             int start = chunk * rowsPerChunk;
@@ -112,6 +127,8 @@ final class Gemv {
                 int partner = Math.min(j + half, end - 1);
                 if (type == DType.Q8_0) {
                     dotQ8(w, j, partner, xq, k, bias, y);
+                } else if (Q4_0_PAIRS && (k / BLOCK) % 2 == 0) {
+                    dotQ4Pairs(w, j, partner, xq, k, bias, y);
                 } else {
                     dotQ4(w, j, partner, xq, k, bias, y);
                 }
@@ -311,6 +328,7 @@ final class Gemv {
      * shorts, whose low and high nibbles multiply x's first and second 16 values; the pair sums are converted to
      * floats once per block (one core: 0.97 blocks/ns, against 0.81 converting every nibble to a float). The
      * nibbles are taken unsigned (0-15): the block's 8·d·Σx is subtracted once per row, from {@code xq}'s offsets.
+     * For 8-lane vectors and odd block counts; 16 lanes take {@link #dotQ4Pairs}.
      */
     private static void dotQ4(MemorySegment w, int row0, int row1, BlockQuantizedX xq, int k, MemorySegment bias,
                               MemorySegment y) {
@@ -360,6 +378,61 @@ final class Gemv {
         store(y, bias, row1, sum1.add(upper1).reduceLanes(VectorOperators.ADD) - offset1);
     }
 
+    /**
+     * {@link #dotQ4} two blocks per step, for 16 float lanes and an even number of blocks: a step's products are
+     * 32 shorts (each a sum of two, at most 2·15·127 in magnitude), whose neighbours are added in 32-bit lanes as
+     * {@code (v + (v << 16)) >> 16} (the top half of that sum is the two shorts' sum, exact below 2^15) and
+     * converted to floats once for both blocks. Fewer instructions per block than {@link #dotQ4}: one core read
+     * 19 instead of 16.4 GB/s in cache, two threads 37 instead of 32 GB/s from memory (7B shapes).
+     */
+    private static void dotQ4Pairs(MemorySegment w, int row0, int row1, BlockQuantizedX xq, int k,
+                                   MemorySegment bias, MemorySegment y) {
+        FloatVector sum0 = FloatVector.zero(F);
+        FloatVector sum1 = FloatVector.zero(F);
+        float offset0 = 0;
+        float offset1 = 0;
+        byte[] paired = xq.paired;
+        float[] scales = xq.scales;
+        float[] offsets = xq.offsets;
+        int bytes = DType.Q4_0.blockBytes();
+        int blocks = k / BLOCK;
+        long row0Start = (long) row0 * blocks * bytes;
+        long row1Start = (long) row1 * blocks * bytes;
+        for (int b = 0; b < blocks; b += 2) {
+            long block0 = row0Start + (long) b * bytes;
+            long block1 = row1Start + (long) b * bytes;
+            ShortVector low = (ShortVector) ByteVector.fromArray(PAIR_BYTES, paired, b * BLOCK)
+                    .convertShape(VectorOperators.B2S, PAIR_SHORTS, 0);
+            ShortVector high = (ShortVector) ByteVector.fromArray(PAIR_BYTES, paired, b * BLOCK + BLOCK)
+                    .convertShape(VectorOperators.B2S, PAIR_SHORTS, 0);
+            ShortVector packed0 = (ShortVector) ByteVector.fromMemorySegment(PAIR_BYTES, w, block0 + 2, LE)
+                    .blend(ByteVector.fromMemorySegment(PAIR_BYTES, w, block0 + 4, LE), SECOND_BLOCK_BYTES)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, PAIR_SHORTS, 0);
+            ShortVector packed1 = (ShortVector) ByteVector.fromMemorySegment(PAIR_BYTES, w, block1 + 2, LE)
+                    .blend(ByteVector.fromMemorySegment(PAIR_BYTES, w, block1 + 4, LE), SECOND_BLOCK_BYTES)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, PAIR_SHORTS, 0);
+            IntVector p0 = packed0.and((short) 0x0F).mul(low).add(packed0.lanewise(VectorOperators.LSHR, 4).mul(high))
+                    .reinterpretAsInts();
+            IntVector p1 = packed1.and((short) 0x0F).mul(low).add(packed1.lanewise(VectorOperators.LSHR, 4).mul(high))
+                    .reinterpretAsInts();
+            IntVector dot0 = p0.add(p0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            IntVector dot1 = p1.add(p1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            float d00 = Float.float16ToFloat(w.get(DType.SHORT, block0));
+            float d01 = Float.float16ToFloat(w.get(DType.SHORT, block0 + bytes));
+            float d10 = Float.float16ToFloat(w.get(DType.SHORT, block1));
+            float d11 = Float.float16ToFloat(w.get(DType.SHORT, block1 + bytes));
+            FloatVector xs = FloatVector.broadcast(F, scales[b]).blend(scales[b + 1], SECOND_BLOCK_SUMS);
+            sum0 = ((FloatVector) dot0.convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.broadcast(F, d00).blend(d01, SECOND_BLOCK_SUMS).mul(xs), sum0);
+            sum1 = ((FloatVector) dot1.convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.broadcast(F, d10).blend(d11, SECOND_BLOCK_SUMS).mul(xs), sum1);
+            offset0 = Math.fma(d00, offsets[b], Math.fma(d01, offsets[b + 1], offset0));
+            offset1 = Math.fma(d10, offsets[b], Math.fma(d11, offsets[b + 1], offset1));
+        }
+        store(y, bias, row0, sum0.reduceLanes(VectorOperators.ADD) - offset0);
+        store(y, bias, row1, sum1.reduceLanes(VectorOperators.ADD) - offset1);
+    }
+
     /** {@code y[row] = sum + bias[row]}. */
     private static void store(MemorySegment y, MemorySegment bias, int row, float sum) {
         y.set(DType.FLOAT, 4L * row, sum + (bias == null ? 0 : bias.get(DType.FLOAT, 4L * row)));
@@ -379,11 +452,17 @@ final class Gemv {
         byte[] values = new byte[0];
         float[] scales = new float[0];
         float[] offsets = new float[0];
+        /**
+         * The values again, per pair of blocks: both blocks' first 16, then both blocks' second 16 (the values a
+         * Q4_0 pair's low and high nibbles multiply, for {@link #dotQ4Pairs}); an odd last block is left out.
+         */
+        byte[] paired = new byte[0];
 
         BlockQuantizedX quantize(MemorySegment x, int k) {
             int blocks = k / BLOCK;
             if (values.length < blocks * BLOCK) {
                 values = new byte[blocks * BLOCK];
+                paired = new byte[blocks * BLOCK];
                 scales = new float[blocks];
                 offsets = new float[blocks];
             }
@@ -409,8 +488,11 @@ final class Gemv {
                     IntVector rounded = whole.add(1, fraction.compare(VectorOperators.GE, 0.5f).cast(INTS));
                     IntVector value = rounded.lanewise(VectorOperators.NEG,
                             scaled.compare(VectorOperators.LT, 0).cast(INTS));
-                    ((ByteVector) value.convertShape(VectorOperators.I2B, QUARTERS, 0))
-                            .intoArray(values, b * BLOCK + i);
+                    ByteVector bytes = (ByteVector) value.convertShape(VectorOperators.I2B, QUARTERS, 0);
+                    bytes.intoArray(values, b * BLOCK + i);
+                    if (b < blocks - blocks % 2) {
+                        bytes.intoArray(paired, (b & ~1) * BLOCK + i / 16 * BLOCK + (b & 1) * 16 + i % 16);
+                    }
                     sum = sum.add(value);
                 }
                 scales[b] = Float.float16ToFloat(Float.floatToFloat16(scale));

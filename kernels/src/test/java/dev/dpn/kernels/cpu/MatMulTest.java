@@ -10,6 +10,7 @@ import dev.dpn.tensors.DType;
 import dev.dpn.tensors.Tensor;
 import dev.dpn.tensors.TensorArena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -62,6 +63,7 @@ class MatMulTest {
             {Gemm.MR + 1, 1, block}, {9, Gemm.NR, block}, {40, 2 * Gemm.NR - 1, 2 * block},
             {1, 5, 4096 + 3 * block},                            // past Gemv's K block, odd blocks on both sides
             {1, 37, 3 * block},                                  // odd row chunks: a row pairs with itself
+            {1, 37, 2 * block}, {1, 5, 4096 + 4 * block},        // even blocks: Q4_0 takes them in pairs
         };
         List<Arguments> cases = new ArrayList<>();
         for (DType type : List.of(DType.F32, DType.F16, DType.BF16, DType.Q8_0, DType.Q4_0)) {
@@ -210,6 +212,70 @@ class MatMulTest {
                 }
             }
         }
+    }
+
+    /**
+     * The one-row quantized products against the integer sums they stand for, given x as {@link Gemv.BlockQuantizedX}
+     * rounds it: y[j] = Σ_b d_w·d_x·Σ q·v in double. Only float rounding separates the two, (K + 2)·u·Σ|terms|,
+     * so a nibble, value or scale taken from the wrong block fails here (the tolerance of
+     * {@link #matchesTheScalarReference} also covers rounding x, which hides errors of that size at large K).
+     * Block counts even and odd, rows in chunks that pair a row with itself.
+     */
+    @ParameterizedTest(name = "{0} N={1} K={2}")
+    @MethodSource("oneRowShapes")
+    void oneRowQuantizedProductsAreTheIntegerSums(DType type, int n, int k) {
+        try (var arena = new TensorArena()) {
+            var random = new SplittableRandom(13L * n + k);
+            Tensor x = fill(arena.allocate(DType.F32, 1, k), random);
+            Tensor w = weights(arena, type, n, k, k % 3, random);
+            Tensor y = arena.allocate(DType.F32, 1, n);
+            twoThreads.matmul(x, w, null, y);
+
+            Gemv.BlockQuantizedX xq = new Gemv.BlockQuantizedX().quantize(x.data(), k);
+            int block = MatMulWeights.BLOCK;
+            for (int j = 0; j < n; j++) {
+                double expected = 0;
+                double magnitude = 0;
+                for (int b = 0; b < k / block; b++) {
+                    double scale = blockScale(type, w, j, k, b);
+                    for (int p = b * block; p < (b + 1) * block; p++) {
+                        double term = scale * xq.scales[b] * quantized(type, w, j, k, p) * xq.values[p];
+                        expected += term;
+                        magnitude += Math.abs(term);
+                    }
+                }
+                assertEquals(expected, y.getFloat(j), (k + 2) * 0x1p-24 * magnitude, "y[" + j + "]");
+            }
+        }
+    }
+
+    static List<Arguments> oneRowShapes() {
+        int block = MatMulWeights.BLOCK;
+        List<Arguments> shapes = new ArrayList<>();
+        for (DType type : List.of(DType.Q8_0, DType.Q4_0)) {
+            for (int[] s : new int[][] {{37, 2 * block}, {5, 4096 + 4 * block}, {5, 4096 + 3 * block}, {3, block}}) {
+                shapes.add(Arguments.of(type, s[0], s[1]));
+            }
+        }
+        return shapes;
+    }
+
+    /** Block b's F16 scale d of row j, as stored. */
+    private static double blockScale(DType type, Tensor w, int j, int k, int b) {
+        long block = ((long) j * k / MatMulWeights.BLOCK + b) * type.blockBytes();
+        return Float.float16ToFloat(w.data().get(DType.SHORT, block));
+    }
+
+    /** Weight p of row j as its integer: the Q8_0 byte, or the Q4_0 nibble minus 8. */
+    private static int quantized(DType type, Tensor w, int j, int k, int p) {
+        int block = MatMulWeights.BLOCK;
+        long start = ((long) j * k / block + p / block) * type.blockBytes() + 2;
+        int i = p % block;
+        if (type == DType.Q8_0) {
+            return w.data().get(ValueLayout.JAVA_BYTE, start + i);
+        }
+        int packed = w.data().get(ValueLayout.JAVA_BYTE, start + i % (block / 2)) & 0xFF;
+        return (i < block / 2 ? packed & 0x0F : packed >> 4) - 8;
     }
 
     /** Random weights at byte offset {@code offset}; quantized ones are rounded from F32 as a checkpoint's are. */
