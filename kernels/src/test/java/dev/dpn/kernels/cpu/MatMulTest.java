@@ -278,6 +278,33 @@ class MatMulTest {
         return (i < block / 2 ? packed & 0x0F : packed >> 4) - 8;
     }
 
+    /** A block scale of Inf or NaN (a corrupt file) reaches y as a non-finite value, not as a large finite one. */
+    @ParameterizedTest
+    @EnumSource(names = {"Q8_0", "Q4_0"})
+    void nonFiniteBlockScalesGiveNonFiniteOutputs(DType type) {
+        try (var arena = new TensorArena()) {
+            var random = new SplittableRandom(5);
+            int block = MatMulWeights.BLOCK;
+            for (int k : new int[] {4 * block, 5 * block}) {
+                for (int m : new int[] {1, MatMul.GEMV_MAX_ROWS + 1}) {
+                    Tensor x = fill(arena.allocate(DType.F32, m, k), random);
+                    Tensor w = weights(arena, type, 3, k, 0, random);
+                    long rowBytes = type.byteSize(k);
+                    w.data().set(DType.SHORT, 2 * type.blockBytes(), Float.floatToFloat16(Float.POSITIVE_INFINITY));
+                    w.data().set(DType.SHORT, rowBytes + 3L * type.blockBytes(), Float.floatToFloat16(Float.NaN));
+                    Tensor y = arena.allocate(DType.F32, m, 3);
+                    twoThreads.matmul(x, w, null, y);
+                    for (int i = 0; i < m; i++) {
+                        String at = " (M=" + m + ", K=" + k + ")";
+                        assertTrue(!Float.isFinite(y.getFloat(3L * i)), "Inf scale" + at);
+                        assertTrue(Float.isNaN(y.getFloat(3L * i + 1)), "NaN scale" + at);
+                        assertTrue(Float.isFinite(y.getFloat(3L * i + 2)), "finite scales" + at);
+                    }
+                }
+            }
+        }
+    }
+
     /** Random weights at byte offset {@code offset}; quantized ones are rounded from F32 as a checkpoint's are. */
     private static Tensor weights(TensorArena arena, DType type, int rows, int cols, int offset,
                                   SplittableRandom random) {
