@@ -281,14 +281,14 @@ final class Gemv {
     /**
      * Q8_0 rows {@code row0} and {@code row1} (may be the same row) against x quantized per block to 8 bits, in
      * 16-bit integers, written to y with the bias: a block's two halves widen to 16 shorts each, multiply x's, and
-     * their sum (at most 2·127·127 < 2^15) is converted to floats once per block.
+     * their sum (at most 2·127·127 < 2^15) is converted to floats once per block: 16 floats, or with 8-lane vectors
+     * 8 sums of neighbours (with {@code -XX:UseAVX=2}: one core 27 instead of 19.5 GB/s, the 7B model 5.7 instead
+     * of 4.7 tokens/s, against converting the 16 in two halves).
      */
     private static void dotQ8(MemorySegment w, int row0, int row1, BlockQuantizedX xq, int k, MemorySegment bias,
                               MemorySegment y) {
         FloatVector sum0 = FloatVector.zero(F);
         FloatVector sum1 = FloatVector.zero(F);
-        FloatVector upper0 = FloatVector.zero(F);
-        FloatVector upper1 = FloatVector.zero(F);
         byte[] values = xq.values;
         float[] scales = xq.scales;
         int bytes = DType.Q8_0.blockBytes();
@@ -313,15 +313,23 @@ final class Gemv {
                             .convertShape(VectorOperators.B2S, HALF_BLOCK_SHORTS, 0)).mul(high));
             FloatVector scale0 = FloatVector.broadcast(F, Float.float16ToFloat(w.get(DType.SHORT, block0)) * scales[b]);
             FloatVector scale1 = FloatVector.broadcast(F, Float.float16ToFloat(w.get(DType.SHORT, block1)) * scales[b]);
-            sum0 = ((FloatVector) dot0.convertShape(VectorOperators.S2F, F, 0)).fma(scale0, sum0);
-            sum1 = ((FloatVector) dot1.convertShape(VectorOperators.S2F, F, 0)).fma(scale1, sum1);
-            if (F.length() < 16) {
-                upper0 = ((FloatVector) dot0.convertShape(VectorOperators.S2F, F, 1)).fma(scale0, upper0);
-                upper1 = ((FloatVector) dot1.convertShape(VectorOperators.S2F, F, 1)).fma(scale1, upper1);
+            if (F.length() == 16) {
+                sum0 = ((FloatVector) dot0.convertShape(VectorOperators.S2F, F, 0)).fma(scale0, sum0);
+                sum1 = ((FloatVector) dot1.convertShape(VectorOperators.S2F, F, 0)).fma(scale1, sum1);
+            } else {
+                // 8 lanes: neighbouring shorts added in 32-bit lanes (their sum can pass 2^15) and converted once.
+                IntVector p0 = dot0.reinterpretAsInts();
+                IntVector p1 = dot1.reinterpretAsInts();
+                sum0 = ((FloatVector) p0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                        .add(p0.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0))
+                        .fma(scale0, sum0);
+                sum1 = ((FloatVector) p1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                        .add(p1.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0))
+                        .fma(scale1, sum1);
             }
         }
-        store(y, bias, row0, sum0.add(upper0).reduceLanes(VectorOperators.ADD));
-        store(y, bias, row1, sum1.add(upper1).reduceLanes(VectorOperators.ADD));
+        store(y, bias, row0, sum0.reduceLanes(VectorOperators.ADD));
+        store(y, bias, row1, sum1.reduceLanes(VectorOperators.ADD));
     }
 
     /**
