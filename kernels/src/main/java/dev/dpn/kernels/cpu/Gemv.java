@@ -43,8 +43,6 @@ final class Gemv {
      */
     private static final VectorSpecies<Byte> HALF_BLOCK_BYTES = ByteVector.SPECIES_128;
     private static final VectorSpecies<Short> HALF_BLOCK_SHORTS = ShortVector.SPECIES_256;
-    /** The 8 pair sums those 16 shorts make, as floats. */
-    private static final VectorSpecies<Float> BLOCK_SUMS = FloatVector.SPECIES_256;
     /**
      * Q4_0 takes two blocks per step where vectors have 16 float lanes: their 32 nibble pairs widen to one 512-bit
      * vector of shorts (the second block's bytes sit 18 further on, so two overlapping loads are blended), and x's
@@ -335,17 +333,17 @@ final class Gemv {
     /**
      * Q4_0 rows {@code row0} and {@code row1} (may be the same row) against x quantized per block
      * ({@link BlockQuantizedX}), in 16-bit integers, written to y with the bias. Each block's 16 bytes widen to 16
-     * shorts, whose low and high nibbles multiply x's first and second 16 values; neighbouring products are added in
-     * 32-bit lanes as in {@link #dotQ4Pairs}, and the 8 sums are converted to floats and scaled once per block.
-     * The nibbles are taken unsigned (0-15): the block's 8·d·Σx is subtracted once per row, from {@code xq}'s
-     * offsets. For 8-lane vectors, and for odd block counts on 16 lanes. With 8-lane vectors ({@code -XX:UseAVX=2}
-     * here) one core read 14.5 GB/s, against 7-9 converting each block's 16 sums in two 8-float halves, and the 7B
-     * model decoded 6.3 instead of 4.6 tokens/s.
+     * shorts, whose low and high nibbles multiply x's first and second 16 values; the 16 sums are converted to
+     * floats and scaled once per block, with 8-lane vectors as 8 sums of neighbours added in 32-bit lanes as in
+     * {@link #dotQ4Pairs} (with {@code -XX:UseAVX=2} here: one core 14.5 instead of 7-9 GB/s against converting the
+     * 16 in two halves, the 7B model 6.3 instead of 4.6 tokens/s). The nibbles are taken unsigned (0-15): the
+     * block's 8·d·Σx is subtracted once per row, from {@code xq}'s offsets. For 8-lane vectors, and for odd block
+     * counts on 16 lanes.
      */
     private static void dotQ4(MemorySegment w, int row0, int row1, BlockQuantizedX xq, int k, MemorySegment bias,
                               MemorySegment y) {
-        FloatVector sum0 = FloatVector.zero(BLOCK_SUMS);
-        FloatVector sum1 = FloatVector.zero(BLOCK_SUMS);
+        FloatVector sum0 = FloatVector.zero(F);
+        FloatVector sum1 = FloatVector.zero(F);
         float offset0 = 0;
         float offset1 = 0;
         byte[] values = xq.values;
@@ -367,16 +365,25 @@ final class Gemv {
                     .convertShape(VectorOperators.ZERO_EXTEND_B2S, HALF_BLOCK_SHORTS, 0);
             ShortVector packed1 = (ShortVector) ByteVector.fromMemorySegment(HALF_BLOCK_BYTES, w, block1 + 2, LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2S, HALF_BLOCK_SHORTS, 0);
-            IntVector p0 = packed0.and((short) 0x0F).mul(low)
-                    .add(packed0.lanewise(VectorOperators.LSHR, 4).mul(high)).reinterpretAsInts();
-            IntVector p1 = packed1.and((short) 0x0F).mul(low)
-                    .add(packed1.lanewise(VectorOperators.LSHR, 4).mul(high)).reinterpretAsInts();
+            ShortVector dot0 = packed0.and((short) 0x0F).mul(low)
+                    .add(packed0.lanewise(VectorOperators.LSHR, 4).mul(high));
+            ShortVector dot1 = packed1.and((short) 0x0F).mul(low)
+                    .add(packed1.lanewise(VectorOperators.LSHR, 4).mul(high));
             float d0 = Float.float16ToFloat(w.get(DType.SHORT, block0));
             float d1 = Float.float16ToFloat(w.get(DType.SHORT, block1));
-            sum0 = ((FloatVector) p0.add(p0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
-                    .convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(BLOCK_SUMS, d0 * scales[b]), sum0);
-            sum1 = ((FloatVector) p1.add(p1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
-                    .convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(BLOCK_SUMS, d1 * scales[b]), sum1);
+            FloatVector scale0 = FloatVector.broadcast(F, d0 * scales[b]);
+            FloatVector scale1 = FloatVector.broadcast(F, d1 * scales[b]);
+            if (F.length() == 16) {
+                sum0 = ((FloatVector) dot0.convertShape(VectorOperators.S2F, F, 0)).fma(scale0, sum0);
+                sum1 = ((FloatVector) dot1.convertShape(VectorOperators.S2F, F, 0)).fma(scale1, sum1);
+            } else {
+                IntVector p0 = dot0.reinterpretAsInts();
+                IntVector p1 = dot1.reinterpretAsInts();
+                sum0 = ((FloatVector) p0.add(p0.lanewise(VectorOperators.LSHL, 16))
+                        .lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(scale0, sum0);
+                sum1 = ((FloatVector) p1.add(p1.lanewise(VectorOperators.LSHL, 16))
+                        .lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(scale1, sum1);
+            }
             offset0 = Math.fma(d0, offsets[b], offset0);
             offset1 = Math.fma(d1, offsets[b], offset1);
         }
