@@ -504,7 +504,9 @@ final class Gemv {
                     ByteVector bytes = (ByteVector) value.convertShape(VectorOperators.I2B, QUARTERS, 0);
                     bytes.intoArray(values, b * BLOCK + i);
                     if (b < blocks - blocks % 2) {
-                        bytes.intoArray(paired, (b & ~1) * BLOCK + i / 16 * BLOCK + (b & 1) * 16 + i % 16);
+                        // Half i / 16 of block b goes to that half's 32 bytes of the pair, the even block first.
+                        int half = BLOCK / 2;
+                        bytes.intoArray(paired, (b & ~1) * BLOCK + i / half * BLOCK + (b & 1) * half + i % half);
                     }
                     sum = sum.add(value);
                 }
