@@ -468,6 +468,7 @@ final class Gemv {
         /**
          * The values again, per pair of blocks: both blocks' first 16, then both blocks' second 16 (the values a
          * Q4_0 pair's low and high nibbles multiply, for {@link #dotQ4Pairs}); an odd last block is left out.
+         * Written only where that kernel runs (16 lanes).
          */
         byte[] paired = new byte[0];
 
@@ -503,7 +504,7 @@ final class Gemv {
                             scaled.compare(VectorOperators.LT, 0).cast(INTS));
                     ByteVector bytes = (ByteVector) value.convertShape(VectorOperators.I2B, QUARTERS, 0);
                     bytes.intoArray(values, b * BLOCK + i);
-                    if (b < blocks - blocks % 2) {
+                    if (Q4_0_PAIRS && b < blocks - blocks % 2) {
                         // Half i / 16 of block b goes to that half's 32 bytes of the pair, the even block first.
                         int half = BLOCK / 2;
                         bytes.intoArray(paired, (b & ~1) * BLOCK + i / half * BLOCK + (b & 1) * half + i % half);
