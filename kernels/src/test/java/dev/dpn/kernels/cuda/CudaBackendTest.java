@@ -206,7 +206,7 @@ class CudaBackendTest {
     }
 
     @Test
-    void theBaselinesReadAndMultiplyWhatTheyAreGiven() {
+    void readSumAddsEveryValueAndTheCublasBaselineRuns() {
         Tensor x = host(DType.F32, 4096);
         Tensor partials = cuda.allocate(arena, DType.F32, 8);
         cuda.readSum(device(x), partials);
