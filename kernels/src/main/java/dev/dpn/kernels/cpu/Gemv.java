@@ -379,9 +379,9 @@ final class Gemv {
             } else {
                 IntVector p0 = dot0.reinterpretAsInts();
                 IntVector p1 = dot1.reinterpretAsInts();
-                sum0 = ((FloatVector) p0.add(p0.lanewise(VectorOperators.LSHL, 16))
+                sum0 = ((FloatVector) p0.mul(0x10001)
                         .lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(scale0, sum0);
-                sum1 = ((FloatVector) p1.add(p1.lanewise(VectorOperators.LSHL, 16))
+                sum1 = ((FloatVector) p1.mul(0x10001)
                         .lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(scale1, sum1);
             }
             offset0 = Math.fma(d0, offsets[b], offset0);
@@ -394,9 +394,11 @@ final class Gemv {
     /**
      * {@link #dotQ4} two blocks per step, for 16 float lanes and an even number of blocks: a step's products are
      * 32 shorts (each a sum of two, at most 2·15·127 in magnitude), whose neighbours are added in 32-bit lanes as
-     * {@code (v + (v << 16)) >> 16} (the top half of that sum is the two shorts' sum, exact below 2^15) and
+     * {@code (v · 0x10001) >> 16} (the top half of that product is the two shorts' sum, exact below 2^15) and
      * converted to floats once for both blocks. Fewer instructions per block than {@link #dotQ4}: one core read
-     * 19 instead of 16.4 GB/s in cache, two threads 37 instead of 32 GB/s from memory (7B shapes).
+     * 19 instead of 16.4 GB/s in cache, two threads 37 instead of 32 GB/s from memory (7B shapes). The one multiply
+     * for the neighbours' sum replaced a shift and an add: one core 20.4 instead of 19.4 GB/s from memory, two
+     * threads 39 instead of 37 (K = 4096); with 8 lanes in {@link #dotQ4} 15.7 instead of 14.8 on one core.
      */
     private static void dotQ4Pairs(MemorySegment w, int row0, int row1, BlockQuantizedX xq, int k,
                                    MemorySegment bias, MemorySegment y) {
@@ -428,8 +430,8 @@ final class Gemv {
                     .reinterpretAsInts();
             IntVector p1 = packed1.and((short) 0x0F).mul(low).add(packed1.lanewise(VectorOperators.LSHR, 4).mul(high))
                     .reinterpretAsInts();
-            IntVector dot0 = p0.add(p0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
-            IntVector dot1 = p1.add(p1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            IntVector dot0 = p0.mul(0x10001).lanewise(VectorOperators.ASHR, 16);
+            IntVector dot1 = p1.mul(0x10001).lanewise(VectorOperators.ASHR, 16);
             float d00 = Float.float16ToFloat(w.get(DType.SHORT, block0));
             float d01 = Float.float16ToFloat(w.get(DType.SHORT, block0 + bytes));
             float d10 = Float.float16ToFloat(w.get(DType.SHORT, block1));
