@@ -93,6 +93,14 @@ public interface Backend extends AutoCloseable {
     void rope(Tensor x, int[] positions, int headDim, float theta);
 
     /**
+     * Threads for work on the host outside the kernels, such as converting weights as a model loads: all cores
+     * unless a backend runs its kernels on fewer.
+     */
+    default int hostThreads() {
+        return Runtime.getRuntime().availableProcessors();
+    }
+
+    /**
      * The dtype this backend's {@link #attention} reads key/value caches in fastest, F32 or F16: model code
      * allocates its caches in it. F32 unless a backend says otherwise; every backend also reads F32 caches.
      */

@@ -28,6 +28,12 @@ public final class CpuBackend implements Backend {
         return parallel.threads();
     }
 
+    /** The kernels' thread count: {@code --threads} bounds the loading's conversions too. */
+    @Override
+    public int hostThreads() {
+        return threads();
+    }
+
     @Override
     public String name() {
         return "cpu";

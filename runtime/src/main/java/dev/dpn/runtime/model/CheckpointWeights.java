@@ -13,6 +13,7 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.ForkJoinPool;
 import java.util.function.BiConsumer;
 import java.util.function.Predicate;
 import java.util.stream.LongStream;
@@ -89,15 +90,18 @@ final class CheckpointWeights {
         return inMemory ? converted(tensor, dtype, (from, to) -> to.data().copyFrom(from.data())) : tensor;
     }
 
-    /** {@code matrix} converted into {@code type} in the model's arena, by row blocks on all cores. */
+    /** {@code matrix} converted into {@code type} in the model's arena, by row blocks on the backend's host threads. */
     private Tensor converted(Tensor matrix, DType type, BiConsumer<Tensor, Tensor> conversion) {
         Tensor target = arena.allocate(type, matrix.shape());
         long rows = matrix.dim(0);
-        LongStream.range(0, Math.ceilDiv(rows, CONVERT_ROWS)).parallel().forEach(task -> {
-            long from = task * CONVERT_ROWS;
-            long to = Math.min(rows, from + CONVERT_ROWS);
-            conversion.accept(matrix.rows(from, to), target.rows(from, to));
-        });
+        // A pool of the backend's size rather than the common one, so that --threads bounds loading too.
+        try (ForkJoinPool pool = new ForkJoinPool(backend.hostThreads())) {
+            pool.submit(() -> LongStream.range(0, Math.ceilDiv(rows, CONVERT_ROWS)).parallel().forEach(task -> {
+                long from = task * CONVERT_ROWS;
+                long to = Math.min(rows, from + CONVERT_ROWS);
+                conversion.accept(matrix.rows(from, to), target.rows(from, to));
+            })).join();
+        }
         if (matrix.data().isMapped()) {
             // The stored matrix is not read again: its pages leave the process (the OS may keep them cached), so
             // that RSS holds the converted copy alone (7B F16 to Q4_0: peak RSS 4.2 GB, 17.2 GB without this).
