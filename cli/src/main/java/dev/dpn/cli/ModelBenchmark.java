@@ -34,6 +34,7 @@ import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.function.Consumer;
 import java.util.function.ToDoubleFunction;
 import javax.imageio.ImageIO;
@@ -101,7 +102,8 @@ final class ModelBenchmark {
         long openStart = System.nanoTime();
         DpnModel model = DpnModel.load(folder, device, threads, new WeightLoading(null, weightsInMemory));
         double openSeconds = (System.nanoTime() - openStart) / 1e9;
-        String backend = model.backendName();
+        Device runsOn = model.device();
+        String backend = runsOn.name().toLowerCase(Locale.ROOT);
         LlavaConfig config = model.config();
         DType weights = matrixType();
         long bytesPerToken = decoderBytesPerToken(config.tieWordEmbeddings());
@@ -158,7 +160,7 @@ final class ModelBenchmark {
         long peakRss = peakRssBytes();
         long peakHeap = peakHeapBytes();
 
-        BenchReport.Baselines baselines = backend.equals("cuda")
+        BenchReport.Baselines baselines = runsOn == Device.CUDA
                 ? gpuBaselines(config.textConfig(), sequenceTokens, weights)
                 : baselines(config.textConfig(), sequenceTokens, weights);
         return new BenchReport(LocalDateTime.now().toString(), folder.toString(), config.textConfig().numHiddenLayers(),

@@ -1,6 +1,7 @@
 package dev.dpn.runtime;
 
 import dev.dpn.kernels.Backend;
+import dev.dpn.kernels.cuda.CudaBackend;
 import dev.dpn.loader.JsonConfig;
 import dev.dpn.loader.config.LlavaConfig;
 import dev.dpn.loader.config.PoolingConfig;
@@ -151,9 +152,9 @@ public final class DpnModel implements AutoCloseable {
         }
     }
 
-    /** The backend the model runs on: "cpu" or "cuda" (what {@link Device#AUTO} chose). */
-    public String backendName() {
-        return backend.name();
+    /** Where the model runs: {@link Device#CPU} or {@link Device#CUDA} (what {@link Device#AUTO} chose). */
+    public Device device() {
+        return backend instanceof CudaBackend ? Device.CUDA : Device.CPU;
     }
 
     public Path folder() {
