@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.dpn.kernels.cuda.CudaBackend;
+import dev.dpn.kernels.cuda.CudaUnavailableException;
 import dev.dpn.loader.config.Kernel;
 import dev.dpn.runtime.image.ImageFileException;
 import dev.dpn.runtime.model.Grid;
@@ -165,6 +167,20 @@ class DpnModelTest {
         var mismatch = assertThrows(IllegalArgumentException.class, () -> DpnModel.load(wrongImageId, 1));
         assertTrue(mismatch.getMessage().contains("image_token_index 32001, but the tokenizer's <image> is id 32000"),
                 mismatch.getMessage());
+    }
+
+    @Test
+    void autoRunsOnTheGpuIfOneIsUsableElseOnTheCpu() throws IOException {
+        assertEquals(Device.CPU, model.device());
+        Device usable;
+        try (CudaBackend gpu = CudaBackend.open()) {
+            usable = Device.CUDA;
+        } catch (CudaUnavailableException e) {
+            usable = Device.CPU;
+        }
+        try (DpnModel auto = DpnModel.load(folder, Device.AUTO, 1)) {
+            assertEquals(usable, auto.device());
+        }
     }
 
     @Test
