@@ -116,6 +116,9 @@ public final class LlamaCppComparison {
         if (runs < 1 || decodeTokens < 2) {
             usage("needs --runs of at least 1 and --decode-tokens of at least 2");
         }
+        if (engine != null && !engine.equals("dpn") && !engine.equals("llama.cpp")) {
+            usage("--engine is dpn or llama.cpp, not " + engine);
+        }
         return new Options(model, gguf, out, threads, promptTokens, decodeTokens, runs, inMemory, engine);
     }
 
@@ -194,7 +197,7 @@ public final class LlamaCppComparison {
                     yield llama.run(prompt, options.decodeTokens());
                 }
             }
-            default -> throw new IllegalArgumentException("--engine is dpn or llama.cpp, not " + options.engine());
+            default -> throw new IllegalStateException("unchecked engine " + options.engine());
         };
     }
 
