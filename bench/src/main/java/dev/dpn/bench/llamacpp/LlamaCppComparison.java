@@ -102,10 +102,10 @@ public final class LlamaCppComparison {
                 case "--model" -> model = Path.of(value);
                 case "--gguf" -> gguf = Path.of(value);
                 case "--out" -> out = Path.of(value);
-                case "--threads" -> threads = Integer.parseInt(value);
-                case "--prompt-tokens" -> promptTokens = Integer.parseInt(value);
-                case "--decode-tokens" -> decodeTokens = Integer.parseInt(value);
-                case "--runs" -> runs = Integer.parseInt(value);
+                case "--threads" -> threads = number(args[i], value);
+                case "--prompt-tokens" -> promptTokens = number(args[i], value);
+                case "--decode-tokens" -> decodeTokens = number(args[i], value);
+                case "--runs" -> runs = number(args[i], value);
                 case "--engine" -> engine = value;
                 default -> usage("unknown option " + args[i]);
             }
@@ -113,13 +113,22 @@ public final class LlamaCppComparison {
         if (model == null || gguf == null || !Files.isRegularFile(gguf)) {
             usage("needs --model DIR and --gguf FILE (an existing file, from dpn gguf --model DIR --out FILE)");
         }
-        if (runs < 1 || decodeTokens < 2) {
-            usage("needs --runs of at least 1 and --decode-tokens of at least 2");
+        if (runs < 1 || threads < 1 || decodeTokens < 2 || promptTokens < 2) {
+            usage("needs --runs and --threads of at least 1, --prompt-tokens and --decode-tokens of at least 2");
         }
         if (engine != null && !engine.equals("dpn") && !engine.equals("llama.cpp")) {
             usage("--engine is dpn or llama.cpp, not " + engine);
         }
         return new Options(model, gguf, out, threads, promptTokens, decodeTokens, runs, inMemory, engine);
+    }
+
+    private static int number(String option, String value) {
+        try {
+            return Integer.parseInt(value);
+        } catch (NumberFormatException e) {
+            usage(option + " needs a whole number, not '" + value + "'");
+            throw new AssertionError("usage exits");
+        }
     }
 
     /** The runs, each engine's in a JVM of its own, taking turns. */
