@@ -11,15 +11,16 @@ import java.util.function.IntConsumer;
  * Not reentrant: one {@link #run} at a time (the backend is single-caller).
  *
  * <p>Between operations an idle worker polls for the next one, for as long as its part of the last one took
- * (20 µs to 1 ms), before it parks. A decode step of a 7B model runs about 300 operations of 0.1-0.5 ms back to
+ * (20 to 200 µs), before it parks. A decode step of a 7B model runs about 300 operations of 0.1-0.5 ms back to
  * back, and a parked worker took ~40 µs to wake on this kind of VM, which the operation's caller waited out: polling,
- * the random 7B Q4_0 model decoded 7.89 instead of 7.63 tokens/s (means of 8 interleaved runs, 661 positions).
+ * the random 7B Q4_0 model decoded 8.22 instead of 7.69 tokens/s (means of 4 interleaved runs, 661 positions).
  * Bounding the polls by the work keeps a worker from holding a core while the caller runs alone; the 20 µs floor
- * catches the next of a run of small operations (without it the tiny model decoded 15% slower).
+ * catches the next of a run of small operations (without it the tiny model decoded 15% slower). Up to 1 ms, a cold
+ * JVM's compiler threads found the second core busy more often (the tiny model's first request took longer).
  */
 public final class Parallel implements AutoCloseable {
     /** The longest an idle worker polls: the gaps between a step's operations are far shorter. */
-    private static final long MAX_SPIN_NANOS = 1_000_000;
+    private static final long MAX_SPIN_NANOS = 200_000;
     /** The shortest: enough to catch the next of a run of small operations. */
     private static final long MIN_SPIN_NANOS = 20_000;
     /** Polls of the caller for its workers' last chunks before it yields its core to them instead. */
