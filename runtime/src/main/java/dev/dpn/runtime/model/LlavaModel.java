@@ -40,14 +40,15 @@ public final class LlavaModel implements AutoCloseable {
             throw new ModelLoadException(configFile + ": text_config.hidden_act must be silu (a SwiGLU MLP), got "
                     + config.textConfig().hiddenAct());
         }
-        CheckpointWeights weights = new CheckpointWeights(folder, checkpoint, backend, arena, loading);
-        this.visionTower = ClipVisionTower.load(weights, config,
-                activation(configFile, "vision_config.hidden_act", config.visionConfig().hiddenAct()));
-        this.projector = Projector.load(weights, config,
-                activation(configFile, "projector_hidden_act", config.projectorHiddenAct()));
-        this.decoder = LlamaDecoder.load(weights, config);
-        this.dpeWeights = DpeWeights.load(weights, config, backend, arena);
-        weights.requireAllUsed(name -> isUnread(name, config));
+        try (CheckpointWeights weights = new CheckpointWeights(folder, checkpoint, backend, arena, loading)) {
+            this.visionTower = ClipVisionTower.load(weights, config,
+                    activation(configFile, "vision_config.hidden_act", config.visionConfig().hiddenAct()));
+            this.projector = Projector.load(weights, config,
+                    activation(configFile, "projector_hidden_act", config.projectorHiddenAct()));
+            this.decoder = LlamaDecoder.load(weights, config);
+            this.dpeWeights = DpeWeights.load(weights, config, backend, arena);
+            weights.requireAllUsed(name -> isUnread(name, config));
+        }
     }
 
     /**
