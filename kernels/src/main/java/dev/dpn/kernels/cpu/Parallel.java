@@ -113,8 +113,9 @@ public final class Parallel implements AutoCloseable {
 
     /**
      * Waits until the caller advances {@link #generation} past {@code seen} (or closes) and returns the new one,
-     * polling for {@code spin} nanoseconds, then parked. The parked flag is set before the last look at the generation and the caller advances it before looking at
-     * the flag (all volatile), so a worker about to park is either seen and unparked or sees the new operation.
+     * polling for {@code spin} nanoseconds, then parked. The parked flag is set before the last look at the
+     * generation and the caller advances it before looking at the flag (all volatile), so a worker about to park is
+     * either seen and unparked or sees the new operation.
      */
     private long awaitNext(int index, long seen, long spin) {
         long deadline = System.nanoTime() + spin;
