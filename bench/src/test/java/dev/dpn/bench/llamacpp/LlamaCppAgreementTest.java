@@ -2,7 +2,6 @@ package dev.dpn.bench.llamacpp;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.dpn.loader.gguf.LlamaGgufExport;
 import java.io.IOException;
@@ -10,12 +9,16 @@ import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledOnOs;
+import org.junit.jupiter.api.condition.OS;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The strongest check of the GGUF export: llama.cpp loads the tiny LLaVA's decoder as a llama model, tokenizes
  * text exactly as dpn does, and continues a prompt greedily with the same tokens.
  */
+// java-llama.cpp bundles llama.cpp for Linux x86_64 (and others this project does not test on).
+@EnabledOnOs(value = OS.LINUX, architectures = "amd64")
 class LlamaCppAgreementTest {
     private static final Path MODEL = Path.of("../models/tiny-llava");
     private static final int TOKENS = 16;
@@ -26,8 +29,6 @@ class LlamaCppAgreementTest {
 
     @BeforeAll
     static void export() throws IOException {
-        // java-llama.cpp bundles llama.cpp for Linux x86_64 (and others this project does not test on).
-        assumeTrue(System.getProperty("os.name").equals("Linux") && System.getProperty("os.arch").equals("amd64"));
         gguf = dir.resolve("tiny-llava.gguf");
         LlamaGgufExport.export(MODEL, gguf);
     }

@@ -3,7 +3,6 @@ package dev.dpn.bench.llamacpp;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.dpn.loader.gguf.LlamaGgufExport;
 import dev.dpn.measure.Rate;
@@ -11,15 +10,18 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledOnOs;
+import org.junit.jupiter.api.condition.OS;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The side-by-side benchmark's turns: each engine measured in JVMs of its own, results read back and summarised. */
+// java-llama.cpp bundles llama.cpp for Linux x86_64 (and others this project does not test on).
+@EnabledOnOs(value = OS.LINUX, architectures = "amd64")
 class LlamaCppComparisonTest {
     private static final Path MODEL = Path.of("../models/tiny-llava");
 
     @Test
     void eachEngineRunsInItsOwnJvmAndTheRunsAreSummarised(@TempDir Path dir) throws Exception {
-        assumeTrue(System.getProperty("os.name").equals("Linux") && System.getProperty("os.arch").equals("amd64"));
         Path gguf = dir.resolve("tiny-llava.gguf");
         LlamaGgufExport.export(MODEL, gguf);
         var options = new LlamaCppComparison.Options(MODEL, gguf, null, 1, 40, 4, 2, false, null);
@@ -42,7 +44,6 @@ class LlamaCppComparisonTest {
 
     @Test
     void aFailedRunNamesTheEngine(@TempDir Path dir) throws IOException {
-        assumeTrue(System.getProperty("os.name").equals("Linux") && System.getProperty("os.arch").equals("amd64"));
         Path gguf = dir.resolve("not-a-model.gguf");
         Files.writeString(gguf, "not a GGUF file");
         var options = new LlamaCppComparison.Options(MODEL, gguf, null, 1, 40, 4, 1, false, null);
