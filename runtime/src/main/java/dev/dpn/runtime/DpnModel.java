@@ -246,7 +246,7 @@ public final class DpnModel implements AutoCloseable {
         Tensor logits = session.prefill(ids, pixels);
         backend.download(logits.rows(0, vocabulary), row);
         long prefillNanos = System.nanoTime() - prefillStart;
-        long ttftNanos = 0, decodeNanos = 0;
+        long ttftNanos = 0, decodeNanos = 0, decodeCacheBytes = 0;
         int count = 0, decodeSteps = 0;
         while (true) {
             int token = sampler.sample(row);
@@ -266,6 +266,7 @@ public final class DpnModel implements AutoCloseable {
             backend.download(logits.rows(0, vocabulary), row);
             decodeNanos += System.nanoTime() - stepStart;
             decodeSteps++;
+            decodeCacheBytes += session.cacheBytes();
         }
         emit(text.finish(), answer, listener);
         PrefillTrace trace = session.trace();
@@ -275,7 +276,8 @@ public final class DpnModel implements AutoCloseable {
                 PrefillFlops.decoder(textConfig, trace.layerTokens()),
                 PrefillFlops.decoderUnpooled(textConfig, trace.layerTokens().getFirst()),
                 PrefillFlops.visionAndProjector(config(), trace.visualGrid().tokens()), imageNanos,
-                trace.embedNanos(), trace.visionTowerNanos(), trace.projectorNanos(), prefillNanos, ttftNanos, decodeNanos, decodeSteps);
+                trace.embedNanos(), trace.visionTowerNanos(), trace.projectorNanos(), prefillNanos, ttftNanos,
+                decodeNanos, decodeSteps, decodeCacheBytes);
         return new Generation(answer.toString(), Arrays.copyOf(tokens, count), stats);
     }
 

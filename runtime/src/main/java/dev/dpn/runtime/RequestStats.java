@@ -24,11 +24,12 @@ import java.util.List;
  * @param ttftNanos          from the request's start to its first generated token
  * @param decodeNanos        all decode steps
  * @param decodeSteps        decode steps run (each yields one more token's logits)
+ * @param decodeCacheBytes   key/value cache bytes the decode steps' attention read, all steps together
  */
 public record RequestStats(List<PoolingDecision> routing, List<Stage> stages, int promptTokens, int generatedTokens,
         double llmPrefillFlops, double llmPrefillFlopsUnpooled, double visionFlops, long imageNanos,
         long visionNanos, long visionTowerNanos, long projectorNanos, long prefillNanos, long ttftNanos,
-        long decodeNanos, int decodeSteps) {
+        long decodeNanos, int decodeSteps, long decodeCacheBytes) {
 
     /**
      * Decoder layers {@code firstLayer..lastLayer} ran on {@code sequenceTokens} tokens, {@code grid.tokens()} of
@@ -55,6 +56,11 @@ public record RequestStats(List<PoolingDecision> routing, List<Stage> stages, in
 
     public double decodeTokensPerSecond() {
         return decodeNanos == 0 ? 0 : decodeSteps * 1e9 / decodeNanos;
+    }
+
+    /** Key/value cache bytes one decode step read on average; 0 without decode steps. */
+    public double decodeCacheBytesPerStep() {
+        return decodeSteps == 0 ? 0 : (double) decodeCacheBytes / decodeSteps;
     }
 
     /** Groups per-layer token counts into stages: a new stage wherever the sequence changed. */

@@ -96,6 +96,18 @@ class DpnModelTest {
         assertTrue(s.visionTowerNanos() > 0 && s.projectorNanos() > 0
                 && s.visionTowerNanos() + s.projectorNanos() <= s.visionNanos());
         assertEquals(g.tokens().length, s.generatedTokens());
+
+        // Decode step i reads each layer's cache of its stage's tokens + i, keys and values in F16 (the CPU's).
+        assertEquals(g.tokens().length - 1, s.decodeSteps());
+        long cacheBytes = 0;
+        for (int step = 1; step <= s.decodeSteps(); step++) {
+            for (RequestStats.Stage stage : stages) {
+                cacheBytes += (stage.lastLayer() - stage.firstLayer() + 1) * 2L * (stage.sequenceTokens() + step)
+                        * text.kvDim() * 2;
+            }
+        }
+        assertTrue(s.decodeSteps() > 0, "the test needs decode steps");
+        assertEquals(cacheBytes, s.decodeCacheBytes());
     }
 
     @Test

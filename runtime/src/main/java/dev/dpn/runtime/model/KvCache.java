@@ -26,6 +26,11 @@ final class KvCache {
         return length;
     }
 
+    /** The bytes of keys and values held, which attention reads whole for each token it adds. */
+    long bytes() {
+        return 2 * keys.dtype().byteSize((long) length * keys.dim(1));
+    }
+
     Tensor keys() {
         return keys;
     }

@@ -93,6 +93,18 @@ public final class LlavaSession implements AutoCloseable {
         return logits.reshape(text.vocabSize());
     }
 
+    /**
+     * The bytes all layers' KV caches hold now: what the next decode step's attention reads besides the weights
+     * (layers after a pooling layer hold fewer tokens).
+     */
+    public long cacheBytes() {
+        long bytes = 0;
+        for (KvCache cache : caches) {
+            bytes += cache == null ? 0 : cache.bytes();
+        }
+        return bytes;
+    }
+
     @Override
     public void close() {
         arena.close();
