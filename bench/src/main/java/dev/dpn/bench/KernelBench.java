@@ -124,7 +124,7 @@ public final class KernelBench {
 
         Rate bandwidth;
         try (ReadBandwidth loop = new ReadBandwidth(threads)) {
-            bandwidth = Rate.of(ReadBandwidth.BYTES / 1e9, timing.measure(loop::sum));
+            bandwidth = Rate.of(loop.bytes() / 1e9, timing.measure(loop::sum));
         }
         System.out.printf("read bandwidth: %.1f GB/s [%.1f–%.1f] (summing %d MiB)%n",
                 bandwidth.median(), bandwidth.min(), bandwidth.max(), ReadBandwidth.BYTES >> 20);

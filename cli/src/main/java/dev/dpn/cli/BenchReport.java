@@ -16,13 +16,16 @@ import java.util.Locale;
  * @param promptTokens      the question's prompt ids, the image placeholder counted once
  * @param sequenceTokens    what the decoder's first layer sees: the prompt with the image's visual tokens
  * @param decodeBytesPerToken the weight bytes one decode step reads
+ * @param decodeCacheBytesPerToken the key/value cache bytes one decode step reads, on average over the steps
+ * @param decodeToReadLoop  each decode run's bytes per second over the read loop's timed right after it (CPU); null
+ *                          where the read was timed once, after the model's runs (GPU)
  */
 record BenchReport(String date, String model, int layers, int hiddenSize, DType weights, boolean weightsInMemory,
                    String backend, int threads, String jvm,
                    String vectorSpecies, long maxHeapBytes, double openSeconds, int promptTokens, int sequenceTokens,
                    Figure visionTowerMs, Figure projectorMs, Figure llmPrefillTokensPerSecond, Figure llmPrefillGflops,
                    List<Ttft> ttft, int decodeTokens, Figure decodeTokensPerSecond, long decodeBytesPerToken,
-                   long peakRssBytes, long peakHeapBytes, Baselines baselines) {
+                   double decodeCacheBytesPerToken, Figure decodeToReadLoop, long peakRssBytes, long peakHeapBytes, Baselines baselines) {
 
     /**
      * Time to first token under one pooling setup.
@@ -46,9 +49,11 @@ record BenchReport(String date, String model, int layers, int hiddenSize, DType 
     record Baselines(String gemm, String gemmSetup, List<Gemm> gemms, String read, Rate readBandwidthGBps) {
     }
 
+    /** What decoding read per second: the weights and the key/value cache. */
     @JsonProperty
     Figure decodeGBps() {
-        return decodeTokensPerSecond == null ? null : decodeTokensPerSecond.times(decodeBytesPerToken / 1e9);
+        return decodeTokensPerSecond == null ? null
+                : decodeTokensPerSecond.times((decodeBytesPerToken + decodeCacheBytesPerToken) / 1e9);
     }
 
     void print(PrintWriter out) {
@@ -79,9 +84,12 @@ record BenchReport(String date, String model, int layers, int hiddenSize, DType 
         }
         row(out, "decode (" + decodeTokens + " tokens)", decodeTokensPerSecond, "tok/s", "");
         Figure gbps = decodeGBps();
-        String bandwidthRatio = gbps == null ? "" : String.format(Locale.ROOT, "%.2f x read bandwidth, %s/token",
-                gbps.median() / baselines.readBandwidthGBps().median(), InspectCommand.human(decodeBytesPerToken));
-        row(out, "decode weights read", gbps, "GB/s", bandwidthRatio);
+        String bandwidthRatio = gbps == null ? "" : String.format(Locale.ROOT, "%.2f x %s, %s weights + %s KV "
+                        + "cache/token", decodeToReadLoop != null ? decodeToReadLoop.median()
+                        : gbps.median() / baselines.readBandwidthGBps().median(),
+                decodeToReadLoop != null ? "read loop after it" : baselines.read(),
+                InspectCommand.human(decodeBytesPerToken), InspectCommand.human((long) decodeCacheBytesPerToken));
+        row(out, "decode bytes read", gbps, "GB/s", bandwidthRatio);
         out.printf(Locale.ROOT, "%-32s %12s%n", "peak RSS (VmHWM)", InspectCommand.human(peakRssBytes));
         out.printf(Locale.ROOT, "%-32s %12s%n", "peak heap", InspectCommand.human(peakHeapBytes));
         out.println();

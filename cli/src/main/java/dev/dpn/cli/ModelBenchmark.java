@@ -6,7 +6,6 @@ import dev.dpn.kernels.cpu.CpuBackend;
 import dev.dpn.kernels.cuda.CudaBackend;
 import dev.dpn.kernels.cuda.CudaBaselines;
 import dev.dpn.loader.SafetensorsCheckpoint;
-import dev.dpn.loader.TensorInfo;
 import dev.dpn.loader.config.LlavaConfig;
 import dev.dpn.loader.config.TextConfig;
 import dev.dpn.measure.OpenBlas;
@@ -42,9 +41,16 @@ import jdk.incubator.vector.FloatVector;
 import org.apache.commons.math3.stat.descriptive.DescriptiveStatistics;
 
 /**
- * The measurements behind {@code dpn bench}, in the order that keeps them apart: the model's requests first (so that
- * peak RSS is the model's own), then, with the model closed, the baselines — OpenBLAS sgemm at the prefill's GEMM
- * shapes next to our matmul, and the memory read loop; on a GPU, cuBLAS alone and a read of device memory.
+ * The measurements behind {@code dpn bench}, in the order that keeps them apart: the model's requests first, then,
+ * with the model closed, the baselines — OpenBLAS sgemm at the prefill's GEMM shapes next to our matmul; on a GPU,
+ * cuBLAS alone and a read of device memory.
+ *
+ * <p>On the CPU the memory read loop runs right after each decode run instead, over the very weights the decode
+ * step reads (mapped again from the checkpoint: the same files, page-cache pages and kind of mapping; with
+ * {@code --no-mmap}, a 1 GiB buffer of its own), and each run's decode is compared with its own loop. A 1 GiB buffer
+ * timed after all the runs read 40 GB/s one hour and 80 the next on this VM, depending on where its pages landed,
+ * so it said more about that than about the decode. The loop's mapping or buffer is released after each timing and
+ * the peak RSS reset to the model's (/proc/self/clear_refs), so that the peak RSS reported is the model's own.
  */
 final class ModelBenchmark {
     /** About 40 tokens, as a user's question about a picture. */
@@ -113,6 +119,11 @@ final class ModelBenchmark {
         DescriptiveStatistics prefillTokensPerSecond = new DescriptiveStatistics();
         DescriptiveStatistics prefillGflops = new DescriptiveStatistics();
         DescriptiveStatistics decodeTokensPerSecond = new DescriptiveStatistics();
+        DescriptiveStatistics decodeCacheBytesPerToken = new DescriptiveStatistics();
+        DescriptiveStatistics decodeToReadLoop = new DescriptiveStatistics();
+        DescriptiveStatistics readLoopGBps = new DescriptiveStatistics();
+        boolean readLoopBeside = runsOn == Device.CPU;
+        long peakRss = 0;
         int promptTokens = 0, sequenceTokens = 0;
         try (model) {
             List<Setup> setups = setups(config);
@@ -140,9 +151,19 @@ final class ModelBenchmark {
                             prefillGflops.addValue(s.llmPrefillFlops() / 1e9 / llmSeconds);
                             if (s.decodeSteps() > 0) {
                                 decodeTokensPerSecond.addValue(s.decodeTokensPerSecond());
+                                decodeCacheBytesPerToken.addValue(s.decodeCacheBytesPerStep());
                             }
                             promptTokens = s.promptTokens();
                             sequenceTokens = s.stages().getFirst().sequenceTokens();
+                            if (readLoopBeside) {
+                                peakRss = Math.max(peakRss, peakRssBytes());
+                                Rate loop = readLoop(config.tieWordEmbeddings(), readLoopGBps);
+                                resetPeakRss();
+                                if (s.decodeSteps() > 0) {
+                                    decodeToReadLoop.addValue(s.decodeTokensPerSecond()
+                                            * (bytesPerToken + s.decodeCacheBytesPerStep()) / 1e9 / loop.median());
+                                }
+                            }
                         }
                     }
                 } catch (IllegalArgumentException e) {
@@ -157,18 +178,21 @@ final class ModelBenchmark {
                         unpooledSeconds == 0 ? 0 : ttft.median() / unpooledSeconds, null));
             }
         }
-        long peakRss = peakRssBytes();
+        peakRss = Math.max(peakRss, peakRssBytes());
         long peakHeap = peakHeapBytes();
 
         BenchReport.Baselines baselines = runsOn == Device.CUDA
                 ? gpuBaselines(config.textConfig(), sequenceTokens, weights)
-                : baselines(config.textConfig(), sequenceTokens, weights);
+                : baselines(config.textConfig(), sequenceTokens, weights, new Rate(readLoopGBps.getPercentile(50),
+                        readLoopGBps.getMin(), readLoopGBps.getMax()));
         return new BenchReport(LocalDateTime.now().toString(), folder.toString(), config.textConfig().numHiddenLayers(),
                 config.textConfig().hiddenSize(), weights, weightsInMemory, backend, threads, Runtime.version().toString(),
                 FloatVector.SPECIES_PREFERRED.toString(), Runtime.getRuntime().maxMemory(), openSeconds, promptTokens,
                 sequenceTokens, figure(all, s -> s.visionTowerNanos() / 1e6), figure(all, s -> s.projectorNanos() / 1e6),
                 orNull(prefillTokensPerSecond), orNull(prefillGflops), ttfts, decodeTokens,
-                orNull(decodeTokensPerSecond), bytesPerToken, peakRss, peakHeap, baselines);
+                orNull(decodeTokensPerSecond), bytesPerToken,
+                decodeCacheBytesPerToken.getN() == 0 ? 0 : decodeCacheBytesPerToken.getPercentile(50),
+                orNull(decodeToReadLoop), peakRss, peakHeap, baselines);
     }
 
     /** Pooling none, static ×2 and ×4 at every DPE layer, the model's adaptive routing. */
@@ -207,33 +231,59 @@ final class ModelBenchmark {
         }
     }
 
-    /**
-     * The weight bytes one decode step reads: every decoder layer, the final norm and the LM head (the embedding
-     * table when tied); of the embeddings themselves only one row, which is left out.
-     */
+    /** The weight bytes one decode step reads: those of {@link #decodeWeights}. */
     private long decoderBytesPerToken(boolean tied) throws IOException {
         try (SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(folder)) {
-            long bytes = 0;
-            boolean head = false;
-            for (String name : checkpoint.names()) {
-                TensorInfo info = checkpoint.info(name);
-                if (name.contains("lm_head")) {
-                    head = true;
-                    bytes += info.byteSize();
-                } else if (name.contains("language_model") && !name.contains("embed_tokens")) {
-                    bytes += info.byteSize();
-                }
-            }
-            if (tied && !head) {
-                bytes += checkpoint.names().stream().filter(n -> n.contains("language_model")
-                        && n.contains("embed_tokens")).mapToLong(n -> checkpoint.info(n).byteSize()).sum();
-            }
-            return bytes;
+            return decodeWeights(checkpoint, tied).stream().mapToLong(n -> checkpoint.info(n).byteSize()).sum();
         }
     }
 
-    /** OpenBLAS sgemm and our matmul at the prefill's GEMM shapes, and the read loop; what is missing is noted. */
-    private BenchReport.Baselines baselines(TextConfig text, int m, DType weights) {
+    /**
+     * The tensors one decode step reads whole: every decoder layer's, the final norm and the LM head (the embedding
+     * table when tied); of the embeddings themselves only one row, which is left out.
+     */
+    private static List<String> decodeWeights(SafetensorsCheckpoint checkpoint, boolean tied) {
+        List<String> names = new ArrayList<>(checkpoint.names().stream().filter(n -> n.contains("lm_head")
+                || n.contains("language_model") && !n.contains("embed_tokens")).toList());
+        if (tied && names.stream().noneMatch(n -> n.contains("lm_head"))) {
+            checkpoint.names().stream().filter(n -> n.contains("language_model") && n.contains("embed_tokens"))
+                    .forEach(names::add);
+        }
+        return names;
+    }
+
+    /**
+     * One timing of the memory read loop over the decode step's weights (with weights in memory, over a buffer of
+     * its own), each pass's GB/s also added to {@code passesGBps}; its mapping or buffer is released on return.
+     */
+    private Rate readLoop(boolean tied, DescriptiveStatistics passesGBps) throws IOException {
+        if (weightsInMemory) {
+            progress.accept("memory read loop");
+            try (ReadBandwidth loop = new ReadBandwidth(threads)) {
+                return time(loop, passesGBps);
+            }
+        }
+        progress.accept("memory read loop over the decode step's weights");
+        try (SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(folder);
+             ReadBandwidth loop = ReadBandwidth.over(decodeWeights(checkpoint, tied).stream()
+                     .map(n -> checkpoint.tensor(n).data()).toList(), threads)) {
+            return time(loop, passesGBps);
+        }
+    }
+
+    private static Rate time(ReadBandwidth loop, DescriptiveStatistics passesGBps) {
+        DescriptiveStatistics seconds = BASELINE_TIMING.measure(loop::sum);
+        for (double pass : seconds.getValues()) {
+            passesGBps.addValue(loop.bytes() / 1e9 / pass);
+        }
+        return Rate.of(loop.bytes() / 1e9, seconds);
+    }
+
+    /**
+     * OpenBLAS sgemm and our matmul at the prefill's GEMM shapes, next to the read loop timed beside the decode
+     * runs; what is missing is noted.
+     */
+    private BenchReport.Baselines baselines(TextConfig text, int m, DType weights, Rate readLoop) {
         List<Gemm> gemms = new ArrayList<>();
         String blasConfig;
         OpenBlas blas;
@@ -252,12 +302,8 @@ final class ModelBenchmark {
                 gemms.add(gemm(blas, ours, rows, shape[0], shape[1], weights));
             }
         }
-        progress.accept("baseline read bandwidth");
-        Rate bandwidth;
-        try (ReadBandwidth loop = new ReadBandwidth(threads)) {
-            bandwidth = Rate.of(ReadBandwidth.BYTES / 1e9, BASELINE_TIMING.measure(loop::sum));
-        }
-        return new BenchReport.Baselines("OpenBLAS", blasConfig, gemms, "memory read loop", bandwidth);
+        return new BenchReport.Baselines("OpenBLAS", blasConfig, gemms,
+                weightsInMemory ? "memory read loop" : "memory read loop, mapped weights", readLoop);
     }
 
     private static Gemm gemm(OpenBlas blas, CpuBackend ours, int m, int n, int k, DType weights) {
@@ -334,6 +380,18 @@ final class ModelBenchmark {
                     .findFirst().orElse(-1);
         } catch (IOException | RuntimeException e) {
             return -1;
+        }
+    }
+
+    /**
+     * Sets VmHWM back to the current RSS (Linux's clear_refs 5), once the read loop's buffer is freed; where that
+     * cannot be written the buffer counts in the peak.
+     */
+    private static void resetPeakRss() {
+        try {
+            Files.writeString(Path.of("/proc/self/clear_refs"), "5");
+        } catch (IOException | RuntimeException e) {
+            // Not Linux, or /proc not writable: nothing to reset.
         }
     }
 
