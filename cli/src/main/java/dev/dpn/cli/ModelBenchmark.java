@@ -47,10 +47,11 @@ import org.apache.commons.math3.stat.descriptive.DescriptiveStatistics;
  *
  * <p>On the CPU the memory read loop runs right after each decode run instead, over the very weights the decode
  * step reads (mapped again from the checkpoint: the same files, page-cache pages and kind of mapping; with
- * {@code --no-mmap}, a 1 GiB buffer of its own), and each run's decode is compared with its own loop. A 1 GiB buffer
- * timed after all the runs read 40 GB/s one hour and 80 the next on this VM, depending on where its pages landed,
- * so it said more about that than about the decode. The loop's mapping or buffer is released after each timing and
- * the peak RSS reset to the model's (/proc/self/clear_refs), so that the peak RSS reported is the model's own.
+ * {@code --no-mmap}, a 1 GiB buffer of its own), and each run's decode is compared with its own loop. On this VM a
+ * 1 GiB buffer read 40 GB/s one hour and 80 the next, and a loop over the same weights 42 or 72 GB/s minutes apart:
+ * a loop timed once, after all the runs, said more about that than about the decode. The loop's mapping or buffer
+ * is released after each timing and the peak RSS reset to the model's (/proc/self/clear_refs), so that the peak RSS
+ * reported is the model's own.
  */
 final class ModelBenchmark {
     /** About 40 tokens, as a user's question about a picture. */
@@ -183,8 +184,8 @@ final class ModelBenchmark {
 
         BenchReport.Baselines baselines = runsOn == Device.CUDA
                 ? gpuBaselines(config.textConfig(), sequenceTokens, weights)
-                : baselines(config.textConfig(), sequenceTokens, weights, new Rate(readLoopGBps.getPercentile(50),
-                        readLoopGBps.getMin(), readLoopGBps.getMax()));
+                : baselines(config.textConfig(), sequenceTokens, weights, readLoopGBps.getN() == 0 ? null
+                        : new Rate(readLoopGBps.getPercentile(50), readLoopGBps.getMin(), readLoopGBps.getMax()));
         return new BenchReport(LocalDateTime.now().toString(), folder.toString(), config.textConfig().numHiddenLayers(),
                 config.textConfig().hiddenSize(), weights, weightsInMemory, backend, threads, Runtime.version().toString(),
                 FloatVector.SPECIES_PREFERRED.toString(), Runtime.getRuntime().maxMemory(), openSeconds, promptTokens,
