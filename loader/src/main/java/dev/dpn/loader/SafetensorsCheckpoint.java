@@ -78,6 +78,11 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
         return fileOf(name).tensor(name);
     }
 
+    /** Drops the pages of tensor {@code name} from this process: see {@link SafetensorsFile#unload}. */
+    public void unload(String name) {
+        fileOf(name).unload(name);
+    }
+
     /**
      * The single file's {@code __metadata__}, or the index's {@code metadata} for a sharded checkpoint (values
      * that are not strings, such as {@code total_size}, as their JSON text).

@@ -47,6 +47,23 @@ class SafetensorsFileTest {
     }
 
     @Test
+    void tensorsAreViewsOfTheMappingThatReadAgainAfterAnUnloadAndDieWithTheFile() throws IOException {
+        String header = "{\"a\":{\"dtype\":\"I8\",\"shape\":[2],\"data_offsets\":[0,2]},"
+                + "\"b\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[2,3]}}";
+        Path file = CraftedFiles.write(dir.resolve("views.safetensors"), header, new byte[] {3, -4, 5});
+        Tensor a;
+        try (var read = SafetensorsFile.open(file)) {
+            a = read.tensor("a");
+            // Plain native segments, the class the kernels also get from arenas (see open).
+            assertFalse(a.data().isMapped());
+            assertEquals(a.data().scope(), read.tensor("b").data().scope());
+            read.unload("a");
+            assertArrayEquals(new float[] {3, -4}, a.toFloatArray());
+        }
+        assertFalse(a.data().scope().isAlive(), "closing the file ends its tensors");
+    }
+
+    @Test
     void toleratesGapsAndTrailingBytes() throws IOException {
         // The reference implementation rejects these; they mislead no reader, so we read around them.
         String header = "{\"b\":{\"dtype\":\"I8\",\"shape\":[2],\"data_offsets\":[4,6]},"
