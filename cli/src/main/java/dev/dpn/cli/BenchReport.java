@@ -25,7 +25,8 @@ record BenchReport(String date, String model, int layers, int hiddenSize, DType 
                    String vectorSpecies, long maxHeapBytes, double openSeconds, int promptTokens, int sequenceTokens,
                    Figure visionTowerMs, Figure projectorMs, Figure llmPrefillTokensPerSecond, Figure llmPrefillGflops,
                    List<Ttft> ttft, int decodeTokens, Figure decodeTokensPerSecond, long decodeBytesPerToken,
-                   double decodeCacheBytesPerToken, Figure decodeToReadLoop, long peakRssBytes, long peakHeapBytes, Baselines baselines) {
+                   double decodeCacheBytesPerToken, Figure decodeToReadLoop, long peakRssBytes, long peakHeapBytes,
+                   Baselines baselines) {
 
     /**
      * Time to first token under one pooling setup.
@@ -53,7 +54,12 @@ record BenchReport(String date, String model, int layers, int hiddenSize, DType 
     @JsonProperty
     Figure decodeGBps() {
         return decodeTokensPerSecond == null ? null
-                : decodeTokensPerSecond.times((decodeBytesPerToken + decodeCacheBytesPerToken) / 1e9);
+                : decodeTokensPerSecond.times(decodeGigabytes(decodeBytesPerToken, decodeCacheBytesPerToken));
+    }
+
+    /** The gigabytes one decode step reads: its weights and its key/value cache. */
+    static double decodeGigabytes(long weightBytes, double cacheBytes) {
+        return (weightBytes + cacheBytes) / 1e9;
     }
 
     void print(PrintWriter out) {

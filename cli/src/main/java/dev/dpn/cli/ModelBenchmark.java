@@ -161,8 +161,9 @@ final class ModelBenchmark {
                                 Rate loop = readLoop(config.tieWordEmbeddings(), readLoopGBps);
                                 resetPeakRss();
                                 if (s.decodeSteps() > 0) {
-                                    decodeToReadLoop.addValue(s.decodeTokensPerSecond()
-                                            * (bytesPerToken + s.decodeCacheBytesPerStep()) / 1e9 / loop.median());
+                                    double gigabytes = BenchReport.decodeGigabytes(bytesPerToken,
+                                            s.decodeCacheBytesPerStep());
+                                    decodeToReadLoop.addValue(s.decodeTokensPerSecond() * gigabytes / loop.median());
                                 }
                             }
                         }
